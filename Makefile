@@ -1,0 +1,35 @@
+# The README's two commands: `make demo` and `make test`. Both start from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP_VERSION := 24.3.1
+
+.PHONY: install prereqs db db-stop test demo sample clean
+
+install: $(VENV)/.installed ## virtual environment + pinned dependencies + the `mind` command
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $@
+
+prereqs: ## Java 17 and Maven for the local Neo4j (installed with apt-get when missing and possible)
+	@bash scripts/ensure-java-maven.sh
+
+db: install prereqs ## start the local Neo4j 5.26 (fetched from Maven Central on first use)
+	$(BIN)/mind db start
+
+db-stop:
+	$(BIN)/mind db stop
+
+test: db ## the whole suite against the real local Neo4j
+	$(BIN)/python -m pytest
+
+demo: db ## ingest the bundled sample, run the pipeline, serve the API
+	bash scripts/demo.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,108 @@
+"""Driver construction and the two ways the project talks to Neo4j.
+
+Writes go through `write_batches`: one managed transaction per batch, so the driver retries
+transient errors and a failing batch leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j import exceptions as neo4j_errors
+
+from mindkb.errors import MindError
+from mindkb.settings import Settings
+
+T = TypeVar("T")
+
+
+def make_driver(settings: Settings) -> Driver:
+    return GraphDatabase.driver(
+        settings.neo4j_uri,
+        auth=(settings.neo4j_user, settings.password()),
+        connection_timeout=settings.neo4j_connect_timeout,
+        max_transaction_retry_time=30.0,
+        notifications_min_severity="OFF",
+        user_agent="mind-kb",
+    )
+
+
+@contextmanager
+def connect(settings: Settings) -> Iterator[Driver]:
+    """A verified driver; connection and credential failures become one-line MindErrors."""
+    driver = make_driver(settings)
+    try:
+        try:
+            driver.verify_connectivity()
+        except neo4j_errors.AuthError:
+            raise MindError(
+                f"Neo4j at {settings.neo4j_uri} rejected the credentials of user "
+                f"{settings.neo4j_user!r} (check NEO4J_USER / NEO4J_PASSWORD)"
+            ) from None
+        except (neo4j_errors.ServiceUnavailable, OSError) as exc:
+            hint = " (start it with `mind db start`)" if settings.uses_local_server else ""
+            raise MindError(f"cannot reach Neo4j at {settings.neo4j_uri}{hint}: {_first_line(exc)}") from None
+        yield driver
+    finally:
+        driver.close()
+
+
+def bolt_ready(settings: Settings) -> bool:
+    """True once the server answers a query; used while a local server starts."""
+    try:
+        with GraphDatabase.driver(
+            settings.neo4j_uri, auth=(settings.neo4j_user, settings.password()), connection_timeout=2.0
+        ) as driver:
+            driver.execute_query("RETURN 1", database_=settings.neo4j_database)
+        return True
+    except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, neo4j_errors.DatabaseUnavailable,
+            neo4j_errors.TransientError, OSError):
+        return False
+    except neo4j_errors.ClientError as exc:
+        # The system database answers before the default database has finished starting.
+        if "DatabaseNotFound" in (exc.code or "") or "Unavailable" in (exc.code or ""):
+            return False
+        raise
+
+
+def chunked(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def write(driver: Driver, database: str, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one named write function in one managed (retried) transaction."""
+    with driver.session(database=database) as session:
+        return session.execute_write(work, *args, **kwargs)
+
+
+def read(driver: Driver, database: str, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        return session.execute_read(work, *args, **kwargs)
+
+
+def write_batches(
+    driver: Driver,
+    database: str,
+    work: Callable[[ManagedTransaction, list[dict]], Any],
+    rows: Iterable[dict],
+    batch_size: int,
+) -> int:
+    """Write `rows` with `work` in batches, one transaction each; returns the rows written."""
+    written = 0
+    with driver.session(database=database) as session:
+        for batch in chunked(rows, batch_size):
+            session.execute_write(work, batch)
+            written += len(batch)
+    return written
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,99 @@
+"""Constraints, indexes and the Relation nodes: applied idempotently before any other work."""
+
+from __future__ import annotations
+
+from neo4j import Driver, ManagedTransaction
+
+from mindkb.errors import MindError
+from mindkb.relations import RELATIONS
+
+from mindkb.relations import RELATION_NAMES
+
+KNOWN_LABELS = frozenset({"Product", "Intention", "Relation", *RELATION_NAMES})
+
+INTENTION_VECTOR_INDEX = "intention_embedding"
+PRODUCT_VECTOR_INDEX = "product_embedding"
+
+# Static statements: labels and names here are constants of the schema, never user input.
+CONSTRAINTS = (
+    "CREATE CONSTRAINT product_asin IF NOT EXISTS FOR (p:Product) REQUIRE p.asin IS UNIQUE",
+    "CREATE CONSTRAINT intention_id IF NOT EXISTS FOR (i:Intention) REQUIRE i.id IS UNIQUE",
+    "CREATE CONSTRAINT relation_name IF NOT EXISTS FOR (r:Relation) REQUIRE r.name IS UNIQUE",
+)
+INDEXES = (
+    "CREATE INDEX intention_status IF NOT EXISTS FOR (i:Intention) ON (i.status)",
+    "CREATE INDEX intention_relation IF NOT EXISTS FOR (i:Intention) ON (i.relation)",
+    "CREATE INDEX intention_relation_status IF NOT EXISTS FOR (i:Intention) ON (i.relation, i.status)",
+    "CREATE INDEX intention_source IF NOT EXISTS FOR (i:Intention) ON (i.source)",
+    "CREATE INDEX product_image_state IF NOT EXISTS FOR (p:Product) ON (p.imageState)",
+)
+
+
+def create_constraint(tx: ManagedTransaction, statement: str) -> None:
+    tx.run(statement).consume()
+
+
+def create_vector_index(tx: ManagedTransaction, name: str, label: str, dimensions: int) -> None:
+    # Index names and labels cannot be parameters in Cypher; both come from the constants above.
+    assert name in (INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX) and label in ("Intention", "Product")
+    tx.run(
+        f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.embedding "
+        "OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, "
+        "`vector.similarity_function`: 'cosine'}}",
+        dimensions=dimensions,
+    ).consume()
+
+
+def merge_relations(tx: ManagedTransaction, rows: list[dict]) -> None:
+    tx.run(
+        "UNWIND $rows AS row MERGE (r:Relation {name: row.name}) "
+        "SET r.template = row.template, r.paperAccepted = row.paperAccepted, r.ord = row.ord",
+        rows=rows,
+    ).consume()
+
+
+def vector_indexes(tx: ManagedTransaction) -> dict[str, dict]:
+    result = tx.run(
+        "SHOW VECTOR INDEXES YIELD name, state, labelsOrTypes, properties, options "
+        "RETURN name, state, labelsOrTypes, properties, options"
+    )
+    return {r["name"]: r.data() for r in result}
+
+
+def await_indexes(tx: ManagedTransaction, seconds: int) -> None:
+    tx.run("CALL db.awaitIndexes($seconds)", seconds=seconds).consume()
+
+
+def apply_schema(driver: Driver, database: str, embedding_dimensions: int) -> dict:
+    """Idempotent; checks that an existing vector index fits the configured embedding model."""
+    with driver.session(database=database) as session:
+        for statement in CONSTRAINTS + INDEXES:
+            session.execute_write(create_constraint, statement)
+        existing = session.execute_read(vector_indexes)
+        for name, label in ((INTENTION_VECTOR_INDEX, "Intention"), (PRODUCT_VECTOR_INDEX, "Product")):
+            if name in existing:
+                have = existing[name]["options"]["indexConfig"].get("vector.dimensions")
+                if have is not None and int(have) != embedding_dimensions:
+                    raise MindError(
+                        f"vector index {name} has {have} dimensions but the embedding model gives "
+                        f"{embedding_dimensions}; drop the index (DROP INDEX {name}) and run `mind embed` again"
+                    )
+            else:
+                session.execute_write(create_vector_index, name, label, embedding_dimensions)
+        session.execute_write(
+            merge_relations,
+            [
+                {"name": r.name, "template": r.template, "paperAccepted": r.paper_accepted, "ord": i}
+                for i, r in enumerate(RELATIONS)
+            ],
+        )
+        session.execute_write(await_indexes, 300)
+        indexes = session.execute_read(vector_indexes)
+    return {
+        "constraints": len(CONSTRAINTS),
+        "indexes": len(INDEXES),
+        "vector_indexes": {
+            name: int(info["options"]["indexConfig"]["vector.dimensions"]) for name, info in indexes.items()
+        },
+        "relations": len(RELATIONS),
+    }

@@ -1,0 +1,3 @@
+from mindkb.cli import main
+
+main()

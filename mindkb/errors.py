@@ -1,0 +1,20 @@
+"""Expected failures: the CLI turns these into one stderr line and an exit code."""
+
+
+class MindError(Exception):
+    """A failure the user can act on; exit code 1."""
+
+    exit_code = 1
+
+
+class BadInput(MindError):
+    """Bad input or usage; exit code 2."""
+
+    exit_code = 2
+
+
+class NotYetAvailable(BadInput):
+    """A command of the contract whose implementation has not landed yet."""
+
+    def __init__(self, command: str):
+        super().__init__(f"`mind {command}` is not yet available in this version")

@@ -1,0 +1,137 @@
+"""One settings object, read from the environment and `.env`.
+
+Neo4j's connection variables keep their conventional names (NEO4J_URI, ...); everything else is
+prefixed MIND_.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mindkb.errors import BadInput
+
+NEO4J_VERSION = "5.26.30"
+# The newest neo4j-browser release on Maven Central; it is built for the whole 5.x line.
+NEO4J_BROWSER_VERSION = "5.24.0"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # --- connection -------------------------------------------------------------------------
+    neo4j_uri: str | None = Field(None, validation_alias=_env("NEO4J_URI"))
+    neo4j_user: str = Field("neo4j", validation_alias=_env("NEO4J_USER"))
+    neo4j_password: SecretStr | None = Field(None, validation_alias=_env("NEO4J_PASSWORD"))
+    neo4j_database: str = Field("neo4j", validation_alias=_env("NEO4J_DATABASE"))
+    neo4j_connect_timeout: float = Field(15.0, validation_alias=_env("MIND_NEO4J_CONNECT_TIMEOUT"))
+
+    # --- the local server that `mind db start` runs ----------------------------------------
+    neo4j_version: str = Field(NEO4J_VERSION, validation_alias=_env("MIND_NEO4J_VERSION"))
+    neo4j_browser_version: str = Field(
+        NEO4J_BROWSER_VERSION, validation_alias=_env("MIND_NEO4J_BROWSER_VERSION")
+    )
+    neo4j_home: Path = Field(
+        Path("~/.local/share/mind/neo4j"), validation_alias=_env("MIND_NEO4J_HOME")
+    )
+    neo4j_bolt_port: int = Field(7687, ge=1, le=65535, validation_alias=_env("MIND_NEO4J_BOLT_PORT"))
+    neo4j_http_port: int = Field(7474, ge=1, le=65535, validation_alias=_env("MIND_NEO4J_HTTP_PORT"))
+    neo4j_heap: str = Field("2g", validation_alias=_env("MIND_NEO4J_HEAP"))
+    neo4j_pagecache: str = Field("2g", validation_alias=_env("MIND_NEO4J_PAGECACHE"))
+    neo4j_start_timeout: float = Field(180.0, validation_alias=_env("MIND_NEO4J_START_TIMEOUT"))
+
+    # --- folders ------------------------------------------------------------------------------
+    cache_dir: Path = Field(Path("~/.cache/mind"), validation_alias=_env("MIND_CACHE_DIR"))
+    data_dir: Path = Field(Path("data"), validation_alias=_env("MIND_DATA_DIR"))
+
+    # --- models -------------------------------------------------------------------------------
+    model: str = Field("llava-hf/llava-1.5-13b-hf", validation_alias=_env("MIND_MODEL"))
+    embedding_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2", validation_alias=_env("MIND_EMBEDDING_MODEL")
+    )
+    device: str = Field("auto", validation_alias=_env("MIND_DEVICE"))
+
+    # --- batch sizes --------------------------------------------------------------------------
+    write_batch_size: int = Field(5000, ge=1, le=100_000, validation_alias=_env("MIND_WRITE_BATCH_SIZE"))
+    generation_batch_size: int = Field(
+        8, ge=1, le=1024, validation_alias=_env("MIND_GENERATION_BATCH_SIZE")
+    )
+    embed_batch_size: int = Field(256, ge=1, le=8192, validation_alias=_env("MIND_EMBED_BATCH_SIZE"))
+
+    # --- API ----------------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", validation_alias=_env("MIND_API_HOST"))
+    api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("MIND_API_PORT"))
+    api_key: SecretStr | None = Field(None, validation_alias=_env("MIND_API_KEY"))
+    cors_origins: list[str] = Field(default_factory=list, validation_alias=_env("MIND_CORS_ORIGINS"))
+
+    @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("neo4j_uri", mode="after")
+    @classmethod
+    def _check_uri(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        schemes = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+        if not value.startswith(schemes):
+            raise ValueError(f"NEO4J_URI must start with one of {', '.join(schemes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _default_uri(self) -> "Settings":
+        if self.neo4j_uri is None:
+            self.neo4j_uri = f"bolt://localhost:{self.neo4j_bolt_port}"
+        return self
+
+    # --- derived paths ----------------------------------------------------------------------
+    @property
+    def neo4j_lib_dir(self) -> Path:
+        return self.cache_dir / "neo4j" / self.neo4j_version / "lib"
+
+    @property
+    def local_password_file(self) -> Path:
+        return self.neo4j_home / "password"
+
+    @property
+    def uses_local_server(self) -> bool:
+        """True when NEO4J_URI points at the server that `mind db start` manages."""
+        uri = self.neo4j_uri or ""
+        return any(
+            uri.endswith(f"://{host}:{self.neo4j_bolt_port}")
+            for host in ("localhost", "127.0.0.1", "[::1]")
+        )
+
+    def password(self) -> str:
+        """NEO4J_PASSWORD, else the one the local launcher generated on first start."""
+        if self.neo4j_password is not None:
+            return self.neo4j_password.get_secret_value()
+        try:
+            return self.local_password_file.read_text().strip()
+        except FileNotFoundError:
+            raise BadInput(
+                "no Neo4j password: set NEO4J_PASSWORD, or run `mind db start` to start a local "
+                "server with a generated one"
+            ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise BadInput(f"invalid setting {where}: {first.get('msg')}") from None
