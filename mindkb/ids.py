@@ -1,0 +1,23 @@
+"""Deterministic ids, so re-runs and re-imports never duplicate."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def pair_key(asin_a: str, asin_b: str) -> tuple[str, str]:
+    """A co-buy pair in canonical order (CO_BUY edges point from the smaller asin to the larger)."""
+    return (asin_a, asin_b) if asin_a <= asin_b else (asin_b, asin_a)
+
+
+def intention_id(
+    asin_a: str, asin_b: str, relation: str, model: str, prompt_version: str, discriminator: str = ""
+) -> str:
+    """Same pair (either order) + relation + model + prompt version -> same id.
+
+    `discriminator` separates several intentions of one pair and relation from the same source
+    (imports carry many assertions per pair: their text is the discriminator).
+    """
+    a, b = pair_key(asin_a, asin_b)
+    raw = "\x1f".join((a, b, relation, model, prompt_version, discriminator))
+    return "int_" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
