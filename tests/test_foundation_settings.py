@@ -1,0 +1,48 @@
+"""One settings object from the environment and `.env`."""
+
+from __future__ import annotations
+
+import pytest
+
+from mindkb.errors import BadInput
+from mindkb.relations import parse_relations
+from mindkb.settings import Settings
+
+
+def test_env_file_and_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for var in ("NEO4J_URI", "MIND_NEO4J_BOLT_PORT", "MIND_API_PORT", "MIND_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / ".env").write_text("MIND_NEO4J_BOLT_PORT=7999\nMIND_API_PORT=9000\nMIND_MODEL=/models/llava\n")
+    s = Settings()
+    assert s.neo4j_uri == "bolt://localhost:7999" and s.uses_local_server
+    assert s.api_port == 9000 and s.model == "/models/llava"
+    monkeypatch.setenv("MIND_API_PORT", "9100")  # the environment wins over .env
+    monkeypatch.setenv("NEO4J_URI", "neo4j://db.example:7687")
+    s = Settings()
+    assert s.api_port == 9100 and s.neo4j_uri == "neo4j://db.example:7687" and not s.uses_local_server
+
+
+def test_bad_uri_is_rejected(monkeypatch):
+    monkeypatch.setenv("NEO4J_URI", "http://localhost:7474")
+    with pytest.raises(ValueError, match="NEO4J_URI"):
+        Settings()
+
+
+def test_password_from_env_or_launcher_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    s = Settings(MIND_NEO4J_HOME=str(tmp_path))
+    with pytest.raises(BadInput, match="no Neo4j password"):
+        s.password()
+    (tmp_path / "password").write_text("from-file-123\n")
+    assert s.password() == "from-file-123"
+    monkeypatch.setenv("NEO4J_PASSWORD", "from-env-456")
+    assert Settings(MIND_NEO4J_HOME=str(tmp_path)).password() == "from-env-456"
+    assert "from-env-456" not in repr(Settings(MIND_NEO4J_HOME=str(tmp_path)))
+
+
+def test_relation_names_parse_in_every_spelling():
+    assert parse_relations("UsedFor, CAUSE_DESIRE,isa") == ["UsedFor", "CauseDesire", "IsA"]
+    assert len(parse_relations(None)) == 20
+    with pytest.raises(BadInput, match="unknown relation"):
+        parse_relations("UsedFor,Flies")
