@@ -67,6 +67,24 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(256, ge=1, le=8192, validation_alias=_env("MIND_EMBED_BATCH_SIZE"))
 
+    # --- generation (issue 4) ---------------------------------------------------------------
+    generation_backend: str = Field("transformers", validation_alias=_env("MIND_GENERATION_BACKEND"))
+    dtype: str = Field("auto", validation_alias=_env("MIND_DTYPE"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("MIND_OPENAI_BASE_URL"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("MIND_OPENAI_API_KEY"))
+    generation_concurrency: int = Field(16, ge=1, le=1024, validation_alias=_env("MIND_GENERATION_CONCURRENCY"))
+    generation_timeout: float = Field(300.0, gt=0, validation_alias=_env("MIND_GENERATION_TIMEOUT"))
+    generation_lease_seconds: float = Field(
+        900.0, gt=0, le=7 * 24 * 3600, validation_alias=_env("MIND_GENERATION_LEASE_SECONDS")
+    )
+    generation_seed: int = Field(0, ge=0, validation_alias=_env("MIND_GENERATION_SEED"))
+    generation_temperature: float = Field(0.2, ge=0, le=2, validation_alias=_env("MIND_GENERATION_TEMPERATURE"))
+    max_new_tokens_features: int = Field(384, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_FEATURES"))
+    max_new_tokens_intentions: int = Field(
+        200, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_INTENTIONS")
+    )
+    max_new_tokens_filter: int = Field(96, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_FILTER"))
+
     # --- API ----------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias=_env("MIND_API_HOST"))
     api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("MIND_API_PORT"))

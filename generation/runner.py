@@ -1,0 +1,63 @@
+"""`mind generate`: settings + options -> a backend -> the stages in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generation.backends import Backend, Decoding, OpenAIBackend, TransformersBackend
+from generation.stages import Stage, StageOptions, StageResult
+from mindkb.settings import Settings
+
+
+@dataclass
+class GenerateRequest:
+    stages: list[str]
+    relations: list[str]
+    model: str
+    backend: str = "transformers"
+    limit: int | None = None
+    batch_size: int = 8
+    base_url: str | None = None
+    api_key: str | None = None
+    concurrency: int = 16
+    device: str = "auto"
+    dtype: str = "auto"
+    quantize: str | None = None
+    max_new_tokens: int | None = None
+    seed: int = 0
+    temperature: float = 0.2
+    text_only: bool = False
+    lease_seconds: float = 900.0
+
+
+def decodings(settings: Settings, req: GenerateRequest) -> dict[str, Decoding]:
+    """Per-stage output budgets: long descriptions, <=120-word intentions, short verdicts."""
+    budgets = {"features": settings.max_new_tokens_features, "intentions": settings.max_new_tokens_intentions,
+               "filter": settings.max_new_tokens_filter}
+    return {stage: Decoding(max_new_tokens=req.max_new_tokens or n, temperature=req.temperature, seed=req.seed)
+            for stage, n in budgets.items()}
+
+
+def make_backend(settings: Settings, req: GenerateRequest) -> Backend:
+    if req.backend == "openai":
+        return OpenAIBackend(req.base_url or "", req.model, api_key=req.api_key, concurrency=req.concurrency,
+                             timeout=settings.generation_timeout)
+    return TransformersBackend.load(req.model, device=req.device, dtype=req.dtype, quantize=req.quantize,
+                                    batch_size=req.batch_size)
+
+
+def run_generate(settings: Settings, req: GenerateRequest, backend: Backend | None = None) -> list[StageResult]:
+    from mindkb.cli.common import database
+
+    options = StageOptions(relations=req.relations, limit=req.limit, batch_size=req.batch_size,
+                           text_only=req.text_only, lease_seconds=req.lease_seconds,
+                           decoding=decodings(settings, req))
+    with database(settings) as (settings, driver):
+        own = backend is None
+        backend = backend or make_backend(settings, req)
+        try:
+            stage = Stage(driver, settings.neo4j_database, backend, options)
+            return [stage.run(name) for name in req.stages]
+        finally:
+            if own:
+                backend.close()

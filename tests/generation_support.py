@@ -1,0 +1,58 @@
+"""Shared pieces of the generation tests: the tiny model and a small catalogue with drawn images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from graph.driver import write
+from graph.products import merge_co_buys, merge_products
+
+COLOURS = [(220, 40, 40), (40, 160, 60), (40, 70, 200), (230, 200, 30), (150, 60, 170), (20, 170, 170)]
+
+
+def draw_image(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (48, 40)) -> Path:
+    img = Image.new("RGB", size, colour)
+    ImageDraw.Draw(img).ellipse((4, 4, size[0] - 4, size[1] - 4), outline=(255, 255, 255), width=2)
+    img.save(path)
+    return path
+
+
+def seed_catalog(driver, database: str, folder: Path, n: int = 4, pairs: list[tuple[int, int]] | None = None,
+                 without_image: tuple[int, ...] = (), broken_image: tuple[int, ...] = ()) -> list[str]:
+    """Products P000..P00n with images drawn in `folder`, and CO_BUY edges between `pairs`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    asins = [f"P{i:03d}" for i in range(n)]
+    rows = []
+    for i, asin in enumerate(asins):
+        props = {"title": f"product {i} black cable", "description": "a durable small cable" if i % 2 else None}
+        if i in without_image:
+            props.update(imageState="missing", imageReason="no image url")
+        elif i in broken_image:
+            bad = folder / f"{asin}.jpg"
+            bad.write_bytes(b"not an image")
+            props.update(imageState="ok", imagePath=str(bad))
+        else:
+            path = draw_image(folder / f"{asin}.png", COLOURS[i % len(COLOURS)])
+            props.update(imageState="ok", imagePath=str(path))
+        rows.append({"asin": asin, "props": {k: v for k, v in props.items() if v is not None}})
+    write(driver, database, merge_products, rows)
+    pairs = pairs if pairs is not None else [(i, i + 1) for i in range(0, n - 1, 2)]
+    edges = [{"a": min(asins[x], asins[y]), "b": max(asins[x], asins[y]), "source": "test"} for x, y in pairs]
+    write(driver, database, merge_co_buys, edges)
+    return asins
+
+
+def rows(driver, database: str, statement: str, **params) -> list[dict]:
+    """Test-side read of what the stages wrote (assertions only)."""
+    records, _, _ = driver.execute_query(statement, params, database_=database)
+    return [r.data() for r in records]
+
+
+def build_tiny(folder: Path) -> Path:
+    """The same code as `mind model tiny`."""
+    from generation.tiny import write_tiny_model
+
+    write_tiny_model(folder)
+    return folder
