@@ -14,12 +14,15 @@ import re
 from typing import Annotated, Optional
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from api.context import Context
 from api.errors import UserError, should_mask
+from api.limits import token_limit_rule
 from api.loaders import PageKey
 from api import service
 from graph import queries
@@ -355,6 +358,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             QueryDepthLimiter(max_depth=settings.api_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.api_max_aliases),
             MaxTokensLimiter(max_token_count=settings.api_max_tokens),
+            AddValidationRules([token_limit_rule(settings.api_max_tokens)]),
             MaskErrors(should_mask_error=should_mask),
             RoundTrips,
         ],
