@@ -91,6 +91,27 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, validation_alias=_env("MIND_API_KEY"))
     cors_origins: list[str] = Field(default_factory=list, validation_alias=_env("MIND_CORS_ORIGINS"))
 
+    # --- api (area: api): GraphQL limits and recommendation weights -------------------------
+    api_max_depth: int = Field(10, ge=2, le=50, validation_alias=_env("MIND_API_MAX_DEPTH"))
+    api_max_aliases: int = Field(20, ge=1, le=1000, validation_alias=_env("MIND_API_MAX_ALIASES"))
+    api_max_tokens: int = Field(2000, ge=50, le=100_000, validation_alias=_env("MIND_API_MAX_TOKENS"))
+    api_search_max_fetch: int = Field(
+        5000, ge=100, le=100_000, validation_alias=_env("MIND_API_SEARCH_MAX_FETCH")
+    )
+    recommend_weight_intention: float = Field(
+        0.5, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_INTENTION")
+    )
+    recommend_weight_product: float = Field(
+        0.4, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_PRODUCT")
+    )
+    recommend_weight_complement: float = Field(
+        0.1, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_COMPLEMENT")
+    )
+    recommend_intention_pool: int = Field(
+        100, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_INTENTION_POOL")
+    )
+    recommend_product_pool: int = Field(50, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_PRODUCT_POOL"))
+
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:

@@ -1,0 +1,62 @@
+"""The FastAPI application: GraphQL (GraphiQL in a browser) at /graphql and GET /healthz.
+
+The embedding model and the async Neo4j driver are created once, in the lifespan; every request
+gets its own loaders and round-trip counter around the shared driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
+
+from api.context import Context
+from api.loaders import Loaders
+from api.schema import build_schema
+from api.service import Embedder
+from graph.aio import AsyncGraph, make_async_driver
+from mindkb.embedding import load_sentence_model
+from mindkb.settings import Settings, get_settings
+
+HEALTH_TIMEOUT_S = 5.0
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        model = await asyncio.to_thread(load_sentence_model, settings.embedding_model, settings.device)
+        app.state.embedder = Embedder(model, settings.embedding_model)
+        app.state.driver = make_async_driver(settings)
+        try:
+            yield
+        finally:
+            await app.state.driver.close()
+
+    async def get_context(request: Request) -> Context:
+        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database)
+        return Context(graph=graph, loaders=Loaders(graph), embedder=request.app.state.embedder,
+                       settings=settings)
+
+    app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
+    router = GraphQLRouter(build_schema(settings), context_getter=get_context, graphql_ide="graphiql")
+    app.include_router(router, prefix="/graphql")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Curator"])
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database)
+        try:
+            await asyncio.wait_for(graph.ping(), HEALTH_TIMEOUT_S)
+        except Exception:  # any failure means "not healthy"; the reason stays in the server
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "embeddingModel": settings.embedding_model})
+
+    return app

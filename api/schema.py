@@ -1,0 +1,365 @@
+"""The GraphQL schema (names fixed by SPEC.md) and its resolvers.
+
+Pagination: `coBought` and `intentions` are connections ({edges {cursor node}, nodes, pageInfo
+{hasNextPage endCursor}}) ordered by asin / intention id; pass `endCursor` as `after` for the next page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import enum
+import hmac
+import re
+from typing import Annotated, Optional
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import UserError, should_mask
+from api.limits import token_limit_rule
+from api.loaders import PageKey
+from api import service
+from graph import queries
+from mindkb.relations import RELATIONS, STATUSES
+from mindkb.settings import Settings
+
+MAX_K = 100
+MAX_FIRST = 100
+MAX_TEXT = 1000
+MAX_CANDIDATES = 100
+MAX_NOTE = 1000
+
+Relation = strawberry.enum(
+    enum.Enum("Relation", {r.enum_name: r.name for r in RELATIONS}),
+    name="Relation", description="The 20 MIND relations (UPPER_SNAKE of their names).",
+)
+Status = strawberry.enum(enum.Enum("Status", {s: s for s in STATUSES}), name="Status")
+_RELATION_VALUES = {r.name for r in RELATIONS}
+
+
+# --- input checks --------------------------------------------------------------------------------
+def _k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise UserError(f"k must be between 1 and {MAX_K}")
+    return k
+
+
+def _first(first: int) -> int:
+    if not 1 <= first <= MAX_FIRST:
+        raise UserError(f"first must be between 1 and {MAX_FIRST}")
+    return first
+
+
+def _text(text: str, name: str) -> str:
+    if not text.strip():
+        raise UserError(f"{name} must not be empty")
+    if len(text) > MAX_TEXT:
+        raise UserError(f"{name} is longer than {MAX_TEXT} characters")
+    return text
+
+
+def _asin(asin: str, name: str = "asin") -> str:
+    if not asin.strip() or len(asin) > 64:
+        raise UserError(f"{name} must be 1 to 64 characters")
+    return asin
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(f"k:{key}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raw = ""
+    if not raw.startswith("k:") or len(cursor) > 256:
+        raise UserError("invalid cursor")
+    return raw[2:]
+
+
+# --- types ---------------------------------------------------------------------------------------
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: Optional[str]
+
+
+@strawberry.type
+class Product:
+    asin: strawberry.ID
+    title: Optional[str]
+    brand: Optional[str]
+    categories: Optional[list[str]]
+    description: Optional[str]
+    features: Optional[str] = strawberry.field(description="Stage-1 LLaVA description of the product.")
+    image_url: Optional[str]
+    main_cat: Optional[str]
+
+    @classmethod
+    def of(cls, row: dict) -> "Product":
+        desc = row.get("description")
+        return cls(
+            asin=row["asin"], title=row.get("title"), brand=row.get("brand"),
+            categories=row.get("categories"),
+            description=" ".join(desc) if isinstance(desc, list) else desc,
+            features=row.get("features"), image_url=row.get("imageUrl"), main_cat=row.get("mainCat"),
+        )
+
+    @strawberry.field(description="Products bought together with this one, by asin.")
+    async def co_bought(self, info: Info[Context, None], first: int = 10,
+                        after: Optional[str] = None) -> "ProductConnection":
+        rows = await info.context.loaders.co_bought.load(PageKey(self.asin, _first(first), decode_cursor(after)))
+        info.context.loaders.prime_products(rows)
+        page = rows[:first]
+        return ProductConnection(
+            edges=[ProductEdge(cursor=encode_cursor(r["asin"]), node=Product.of(r)) for r in page],
+            page_info=PageInfo(has_next_page=len(rows) > first,
+                               end_cursor=encode_cursor(page[-1]["asin"]) if page else None),
+        )
+
+    @strawberry.field(description="Intentions that explain this product, by id.")
+    async def intentions(self, info: Info[Context, None], relation: Optional[Relation] = None,
+                         status: Optional[Status] = None, first: int = 10,
+                         after: Optional[str] = None) -> "IntentionConnection":
+        key = PageKey(self.asin, _first(first), decode_cursor(after),
+                      relation.value if relation else None, status.value if status else None)
+        rows = await info.context.loaders.intentions.load(key)
+        page = rows[:first]
+        return IntentionConnection(
+            edges=[IntentionEdge(cursor=encode_cursor(r["id"]), node=Intention.of(r)) for r in page],
+            page_info=PageInfo(has_next_page=len(rows) > first,
+                               end_cursor=encode_cursor(page[-1]["id"]) if page else None),
+        )
+
+
+@strawberry.type
+class Intention:
+    id: strawberry.ID
+    text: Optional[str]
+    relation: Optional[Relation]
+    relation_name: Optional[str]
+    status: Optional[Status]
+    rationale: Optional[str]
+    model: Optional[str]
+    prompt_version: Optional[str]
+    source: Optional[str]
+    asin_a: Optional[str]
+    asin_b: Optional[str]
+    curated_by: Optional[str]
+    curated_at: Optional[str]
+    curator_note: Optional[str]
+
+    @classmethod
+    def of(cls, row: dict) -> "Intention":
+        rel = row.get("relation")
+        status = row.get("status")
+        return cls(
+            id=row["id"], text=row.get("text"),
+            relation=Relation(rel) if rel in _RELATION_VALUES else None, relation_name=rel,
+            status=Status(status) if status in STATUSES else None, rationale=row.get("rationale"),
+            model=row.get("model"), prompt_version=row.get("promptVersion"), source=row.get("source"),
+            asin_a=row.get("asinA"), asin_b=row.get("asinB"), curated_by=row.get("curatedBy"),
+            curated_at=row.get("curatedAt"), curator_note=row.get("curatorNote"),
+        )
+
+    @strawberry.field(description="The products of the intention's pair.")
+    async def products(self, info: Info[Context, None]) -> list[Product]:
+        asins = await info.context.loaders.explained.load(self.id)
+        rows = await info.context.loaders.product.load_many(asins)
+        return [Product.of(r) for r in rows if r is not None]
+
+
+@strawberry.type
+class ProductEdge:
+    cursor: str
+    node: Product
+
+
+@strawberry.type
+class ProductConnection:
+    edges: list[ProductEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Product]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type
+class IntentionEdge:
+    cursor: str
+    node: Intention
+
+
+@strawberry.type
+class IntentionConnection:
+    edges: list[IntentionEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Intention]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type
+class IntentionHit:
+    score: float = strawberry.field(description="Cosine similarity as Neo4j's vector index reports it, in [0, 1].")
+    intention: Intention
+
+
+@strawberry.type
+class Recommendation:
+    product: Product
+    score: float
+    evidence: list[IntentionHit]
+
+
+@strawberry.type
+class RelationStats:
+    name: str
+    relation: Relation
+    template: str
+    total: int
+    accepted: int
+    rejected: int
+    preserve_rate: Optional[float] = strawberry.field(
+        description="accepted / (accepted + rejected); null before the filter has decided any.")
+
+
+def _hit(row: dict) -> IntentionHit:
+    return IntentionHit(score=row["score"], intention=Intention.of(row["i"]))
+
+
+async def _require_product(info: Info[Context, None], asin: str, name: str) -> dict:
+    row = await info.context.loaders.product.load(_asin(asin, name))
+    if row is None:
+        raise UserError(f"unknown product {name}={asin!r}")
+    return row
+
+
+# --- root types ----------------------------------------------------------------------------------
+@strawberry.type
+class Query:
+    @strawberry.field(description="One product by asin; an unknown asin is an error.")
+    async def product(self, info: Info[Context, None], asin: strawberry.ID) -> Optional[Product]:
+        return Product.of(await _require_product(info, asin, "asin"))
+
+    @strawberry.field(description="Intentions of a co-buy pair (either order); accepted ones unless asked.")
+    async def pair_intentions(self, info: Info[Context, None], asin_a: strawberry.ID, asin_b: strawberry.ID,
+                              relation: Optional[Relation] = None,
+                              include_rejected: bool = False) -> list[Intention]:
+        await asyncio.gather(_require_product(info, asin_a, "asinA"), _require_product(info, asin_b, "asinB"))
+        statuses = list(STATUSES) if include_rejected else [s for s in STATUSES if s != "REJECTED"]
+        rows = await info.context.graph.read(
+            queries.pair_intentions, asin_a, asin_b, relation.value if relation else None, statuses)
+        return [Intention.of(r) for r in rows]
+
+    @strawberry.field(description="Vector search over intentions (ACCEPTED only unless allStatuses), best first.")
+    async def search_intentions(self, info: Info[Context, None], text: str, k: int = 10,
+                                relation: Optional[Relation] = None,
+                                all_statuses: bool = False) -> list[IntentionHit]:
+        _text(text, "text"), _k(k)
+        embedding = await info.context.embedder(text)
+        hits = await service.search(
+            info.context.graph, embedding, k, relation.value if relation else None,
+            None if all_statuses else service.ACCEPTED, info.context.settings.api_search_max_fetch)
+        return [_hit(h) for h in hits]
+
+    @strawberry.field(description="Products for a purchase intention; see docs/api.md for the score.")
+    async def recommend(self, info: Info[Context, None], intention: str, k: int = 10,
+                        context_asin: Optional[strawberry.ID] = None,
+                        candidates: Optional[list[strawberry.ID]] = None) -> list[Recommendation]:
+        _text(intention, "intention"), _k(k)
+        if candidates is not None:
+            if not candidates or len(candidates) > MAX_CANDIDATES:
+                raise UserError(f"candidates must list 1 to {MAX_CANDIDATES} asins")
+            for c in candidates:
+                _asin(c, "candidates")
+        if context_asin is not None:
+            await _require_product(info, context_asin, "contextAsin")
+        embedding = await info.context.embedder(intention)
+        found = await service.recommend(info.context.graph, info.context.settings, embedding, k,
+                                        context_asin, list(candidates) if candidates is not None else None)
+        info.context.loaders.prime_products([c.product for c in found])
+        return [Recommendation(product=Product.of(c.product), score=c.score,
+                               evidence=[_hit(e) for e in c.evidence]) for c in found]
+
+    @strawberry.field(description="Per relation: template, totals and the filter's preserve rate.")
+    async def relations(self, info: Info[Context, None]) -> list[RelationStats]:
+        rows = await info.context.graph.read(queries.relation_stats)
+        out = []
+        for r in rows:
+            decided = r["accepted"] + r["rejected"]
+            out.append(RelationStats(
+                name=r["name"], relation=Relation(r["name"]), template=r["template"] or "", total=r["total"],
+                accepted=r["accepted"], rejected=r["rejected"],
+                preserve_rate=round(r["accepted"] / decided, 6) if decided else None))
+        return out
+
+
+_CURATOR = re.compile(r"^[\w .@-]{1,100}$")
+
+
+def _authorise(info: Info[Context, None]) -> str:
+    """Constant-time key check; returns who curates (X-Curator header, else 'api-key')."""
+    configured = info.context.settings.api_key
+    if configured is None:
+        raise UserError("writes are disabled: no API key is configured on the server (MIND_API_KEY)")
+    headers = info.context.request.headers
+    given = headers.get("x-api-key") or ""
+    auth = headers.get("authorization") or ""
+    if not given and auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+        raise UserError("missing or wrong API key (send it as X-API-Key or Authorization: Bearer)")
+    curator = headers.get("x-curator") or "api-key"
+    return curator if _CURATOR.match(curator) else "api-key"
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Overrule the filter: set an intention's status (needs the API key).")
+    async def set_intention_status(self, info: Info[Context, None], id: strawberry.ID, status: Status,
+                                   note: Optional[str] = None) -> Intention:
+        curator = _authorise(info)
+        if note is not None and len(note) > MAX_NOTE:
+            raise UserError(f"note is longer than {MAX_NOTE} characters")
+        if not id.strip() or len(id) > 128:
+            raise UserError("id must be 1 to 128 characters")
+        row = await info.context.graph.write(queries.set_intention_status, id, status.value, note, curator)
+        if row is None:
+            raise UserError(f"unknown intention id {id!r}")
+        return Intention.of(row)
+
+
+class RoundTrips(SchemaExtension):
+    """Reports the request's database round trips in the response's `extensions`."""
+
+    def get_results(self) -> dict:
+        context = self.execution_context.context
+        graph = getattr(context, "graph", None)
+        return {"dbRoundTrips": graph.round_trips} if graph is not None else {}
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            QueryDepthLimiter(max_depth=settings.api_max_depth),
+            MaxAliasesLimiter(max_alias_count=settings.api_max_aliases),
+            MaxTokensLimiter(max_token_count=settings.api_max_tokens),
+            AddValidationRules([token_limit_rule(settings.api_max_tokens)]),
+            MaskErrors(should_mask_error=should_mask),
+            RoundTrips,
+        ],
+    )

@@ -1,0 +1,101 @@
+"""What the resolvers do beyond one lookup: text embedding, filtered vector search, recommendation.
+
+Recommendation score (see docs/api.md):
+  intention = best cosine of an accepted intention near the text that EXPLAINS the product
+  product   = cosine of the product's own vector to the text
+  complement= 1 if co-bought with contextAsin, 0.5 if co-bought with a product like it, else 0
+  score     = w_i * intention + w_p * product + w_c * complement   (weights: settings)
+Cosines are raw ([-1, 1]); Neo4j's normalised scores s in [0, 1] are mapped back with 2s - 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from graph import queries
+from graph.aio import AsyncGraph
+from mindkb.settings import Settings
+
+ACCEPTED = ["ACCEPTED"]
+EVIDENCE_PER_PRODUCT = 3
+SIMILAR_TO_CONTEXT = 10
+
+
+class Embedder:
+    """The sentence model, loaded once; encoding runs in a worker thread to keep the loop free."""
+
+    def __init__(self, model, name: str):
+        self.model = model
+        self.name = name
+
+    async def __call__(self, text: str) -> list[float]:
+        vector = await asyncio.to_thread(
+            self.model.encode, [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return vector[0].tolist()
+
+
+def cosine(normalised: float | None) -> float:
+    return 0.0 if normalised is None else 2.0 * float(normalised) - 1.0
+
+
+async def search(
+    graph: AsyncGraph, embedding: list[float], k: int, relation: str | None, statuses: list[str] | None,
+    max_fetch: int,
+) -> list[dict]:
+    """Best k hits after filtering: over-fetch 4x, then double while the filter leaves too few."""
+    unfiltered = relation is None and statuses is None
+    fetch = k if unfiltered else min(max(4 * k, 50), max_fetch)
+    while True:
+        found = await graph.read(queries.search_intentions, embedding, k, fetch, relation, statuses)
+        if len(found["hits"]) >= k or found["raw"] < fetch or fetch >= max_fetch:
+            return found["hits"]
+        fetch = min(fetch * 4, max_fetch)
+
+
+@dataclass
+class Candidate:
+    product: dict
+    score: float = 0.0
+    evidence: list[dict] = field(default_factory=list)
+
+
+async def recommend(
+    graph: AsyncGraph, settings: Settings, embedding: list[float], k: int,
+    context: str | None, candidates: list[str] | None,
+) -> list[Candidate]:
+    evidence_rows = await graph.read(
+        queries.intention_evidence, embedding, settings.recommend_intention_pool, ACCEPTED)
+    intention_score: dict[str, float] = {}
+    evidence: dict[str, list[dict]] = {}
+    for row in evidence_rows:  # best first
+        s = cosine(row["score"])
+        for asin in row["asins"]:
+            intention_score.setdefault(asin, s)
+            if len(evidence.setdefault(asin, [])) < EVIDENCE_PER_PRODUCT:
+                evidence[asin].append({"score": row["score"], "i": row["i"]})
+
+    direct: set[str] = set()
+    indirect: set[str] = set()
+    if context is not None:
+        comp = await graph.read(queries.complements, context, SIMILAR_TO_CONTEXT)
+        direct, indirect = set(comp["direct"]), set(comp["indirect"]) - set(comp["direct"])
+
+    if candidates is not None:
+        pool = list(dict.fromkeys(candidates))
+    else:
+        similar = await graph.read(queries.similar_products, embedding, settings.recommend_product_pool)
+        pool = list(dict.fromkeys([*intention_score, *similar, *sorted(direct), *sorted(indirect)]))
+    pool = [a for a in pool if a != context]
+
+    scored = await graph.read(queries.score_products, pool, embedding)
+    out = []
+    for row in scored:
+        asin = row["p"]["asin"]
+        complement = 1.0 if asin in direct else 0.5 if asin in indirect else 0.0
+        score = (settings.recommend_weight_intention * intention_score.get(asin, 0.0)
+                 + settings.recommend_weight_product * cosine(row["sim"])
+                 + settings.recommend_weight_complement * complement)
+        out.append(Candidate(row["p"], round(score, 6), evidence.get(asin, [])))
+    out.sort(key=lambda c: (-c.score, c.product["asin"]))
+    return out[:k]

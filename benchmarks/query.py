@@ -1,0 +1,136 @@
+"""Latency p50/p99 of `recommend` and `searchIntentions` over HTTP vs the same vector query in Cypher.
+
+Builds a synthetic graph (random unit vectors; WIPES the configured database), starts
+`mind serve` on 127.0.0.1, and times sequential requests in one run. Prints one JSON object.
+  python benchmarks/query.py --json [--intentions 200000] [--requests 100] [--scale-down]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from api.service import ACCEPTED  # noqa: E402
+from benchmarks.synthetic import build  # noqa: E402
+from graph import queries  # noqa: E402
+from graph.aio import AsyncGraph, make_async_driver  # noqa: E402
+from graph.driver import connect  # noqa: E402
+from mindkb.embedding import embedding_dimensions, load_sentence_model  # noqa: E402
+from mindkb.settings import get_settings  # noqa: E402
+
+TEXTS = ["going camping with friends this weekend", "make morning coffee at the office",
+         "practice yoga at home", "protect my new phone", "bake bread for a winter party",
+         "a gift for someone who loves gardening", "cycling to work in the rain", "play music at a party"]
+SEARCH = "query($t: String!) { searchIntentions(text: $t, k: 10) { score intention { id text } } }"
+RECOMMEND = ("query($t: String!) { recommend(intention: $t, k: 10) { score product { asin title } "
+             "evidence { score intention { id } } } }")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_http(client: httpx.Client, query: str, n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        r = client.post("/graphql", json={"query": query, "variables": {"t": TEXTS[i % len(TEXTS)]}})
+        out.append((time.perf_counter() - t0) * 1000)
+        body = r.json()
+        assert r.status_code == 200 and not body.get("errors"), body
+    return out
+
+
+async def time_cypher(settings, vectors: list[list[float]], n: int) -> list[float]:
+    driver = make_async_driver(settings)
+    graph = AsyncGraph(driver, settings.neo4j_database)
+    out = []
+    try:
+        for i in range(n + 3):
+            t0 = time.perf_counter()
+            await graph.read(queries.search_intentions, vectors[i % len(vectors)], 10, 50, None, ACCEPTED)
+            if i >= 3:  # the first calls warm the connection pool
+                out.append((time.perf_counter() - t0) * 1000)
+    finally:
+        await driver.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--intentions", type=int, default=200_000)
+    ap.add_argument("--products", type=int, default=None, help="default: intentions / 10")
+    ap.add_argument("--requests", type=int, default=100)
+    ap.add_argument("--reuse", action="store_true", help="keep the graph already in the database")
+    ap.add_argument("--scale-down", action="store_true", help="tiny sizes, for a smoke test (seconds)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if args.scale_down:
+        args.intentions, args.requests = 1000, 10
+    products = args.products or max(20, args.intentions // 10)
+    settings = get_settings()
+    built: dict = {"reused": True}
+    t0 = time.perf_counter()
+    if not args.reuse:
+        with connect(settings) as driver:
+            built = build(driver, settings.neo4j_database, embedding_dimensions(settings.embedding_model),
+                          products, args.intentions, vectors=True, model=settings.embedding_model)
+    build_s = round(time.perf_counter() - t0, 1)
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.time() + 180
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.time() > deadline:
+                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-500:]}")
+                time.sleep(0.5)
+            time_http(client, SEARCH, 3), time_http(client, RECOMMEND, 3)  # warm-up
+            search_ms = time_http(client, SEARCH, args.requests)
+            recommend_ms = time_http(client, RECOMMEND, args.requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    model = load_sentence_model(settings.embedding_model, settings.device)
+    vectors = model.encode(TEXTS, normalize_embeddings=True).tolist()
+    cypher_ms = asyncio.run(time_cypher(settings, vectors, args.requests))
+    out = {
+        "benchmark": "query", "graph": built, "build_seconds": build_s, "requests": args.requests,
+        "searchIntentions_http_ms": {"p50": pct(search_ms, .5), "p99": pct(search_ms, .99)},
+        "recommend_http_ms": {"p50": pct(recommend_ms, .5), "p99": pct(recommend_ms, .99)},
+        "vector_query_cypher_ms": {"p50": pct(cypher_ms, .5), "p99": pct(cypher_ms, .99)},
+        "note": "HTTP figures include embedding the text with MiniLM on CPU; the Cypher one is the "
+                "same filtered queryNodes statement with a precomputed vector",
+    }
+    print(json.dumps(out) if args.json else json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""`mind embed`: sentence-transformers vectors for every Intention and Product that lacks one.
+
+Pipeline per node kind: page through what still needs a vector (cursor on the unique key), encode
+a batch, and write it with one UNWIND transaction on a background thread while the next batch is
+encoded, so the database round trip hides behind the model. Each written batch is committed, so a
+killed run keeps its work and a re-run does only what is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from neo4j import Driver
+
+from graph import embeddings as q
+from graph.driver import read, write
+from mindkb.output import progress
+
+
+def product_text(row: dict) -> str:
+    """Title, brand and stage-1 features: what a shopper would say about the product."""
+    parts = [row.get("title"), f"Brand: {row['brand']}" if row.get("brand") else None, row.get("features")]
+    text = ". ".join(str(p).strip() for p in parts if p and str(p).strip())
+    return text or str(row["key"])
+
+
+def intention_text(row: dict) -> str:
+    return row.get("text") or ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    count: Callable
+    page: Callable
+    store: Callable
+    text: Callable[[dict], str]
+
+
+KINDS = (
+    Kind("intentions", q.count_intentions_to_embed, q.intentions_to_embed, q.set_intention_embeddings,
+         intention_text),
+    Kind("products", q.count_products_to_embed, q.products_to_embed, q.set_product_embeddings, product_text),
+)
+
+
+def encode(model, texts: list[str], batch_size: int):
+    """Unit-length float32 vectors (cosine = dot product)."""
+    return model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                        show_progress_bar=False)
+
+
+def _pages(driver: Driver, database: str, kind: Kind, model_name: str, size: int) -> Iterator[list[dict]]:
+    after = ""
+    while rows := read(driver, database, kind.page, model_name, after, size):
+        yield rows
+        after = rows[-1]["key"]
+
+
+def embed_all(driver: Driver, database: str, model, model_name: str, batch_size: int) -> dict:
+    """Embed everything missing a vector for `model_name`; returns the command's summary."""
+    started = time.perf_counter()
+    counts: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-write") as pool:
+        for kind in KINDS:
+            total = read(driver, database, kind.count, model_name)
+            done = 0
+            pending: Future | None = None
+            with progress(total=total, desc=f"embed {kind.name}", unit=kind.name[:-1]) as bar:
+                for rows in _pages(driver, database, kind, model_name, batch_size):
+                    vectors = encode(model, [kind.text(r) for r in rows], batch_size)
+                    batch = [{"key": r["key"], "embedding": v.tolist()} for r, v in zip(rows, vectors)]
+                    if pending is not None:
+                        pending.result()  # at most one write in flight; surfaces its error here
+                    pending = pool.submit(write, driver, database, kind.store, batch, model_name)
+                    done += len(batch)
+                    bar.update(len(batch))
+                if pending is not None:
+                    pending.result()
+            counts[kind.name] = done
+    return {
+        "embedded": sum(counts.values()),
+        "intentions": counts["intentions"],
+        "products": counts["products"],
+        "model": model_name,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

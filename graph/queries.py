@@ -1,0 +1,183 @@
+"""Reads and the one curator write behind the GraphQL API: one named async function per statement.
+
+Every statement is static Cypher with parameters. Batched reads take a list of keys (UNWIND) so
+the API's DataLoaders turn N lookups into one round trip.
+"""
+
+from __future__ import annotations
+
+from neo4j import AsyncManagedTransaction
+
+from graph.schema import INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX
+
+PRODUCT = "{.asin, .title, .brand, .categories, .description, .features, .imageUrl, .mainCat, .price}"
+INTENTION = (
+    "{.id, .text, .relation, .status, .rationale, .model, .promptVersion, .source, .asinA, .asinB, "
+    ".curatedBy, .curatorNote, curatedAt: toString(%s.curatedAt)}"
+)
+I = INTENTION % "i"
+NODE = INTENTION % "node"
+
+
+async def _rows(tx: AsyncManagedTransaction, query: str, **params) -> list[dict]:
+    result = await tx.run(query, **params)
+    return [r.data() async for r in result]
+
+
+async def products_by_asin(tx: AsyncManagedTransaction, asins: list[str]) -> list[dict]:
+    return [r["p"] for r in await _rows(
+        tx, f"UNWIND $asins AS asin MATCH (p:Product {{asin: asin}}) RETURN p {PRODUCT} AS p", asins=asins)]
+
+
+async def co_bought_pages(tx: AsyncManagedTransaction, keys: list[dict]) -> list[dict]:
+    """keys: {asin, after, first}; per key up to first+1 neighbours by asin (the extra one says 'more')."""
+    return await _rows(
+        tx,
+        "UNWIND range(0, size($keys) - 1) AS ix WITH ix, $keys[ix] AS k "
+        "OPTIONAL MATCH (:Product {asin: k.asin})-[:CO_BUY]-(q:Product) "
+        "WHERE k.after IS NULL OR q.asin > k.after "
+        "WITH ix, k, q ORDER BY q.asin "
+        f"WITH ix, k, collect(q {PRODUCT}) AS items "
+        "RETURN ix, items[..k.first + 1] AS items",
+        keys=keys,
+    )
+
+
+async def intention_pages(tx: AsyncManagedTransaction, keys: list[dict]) -> list[dict]:
+    """keys: {asin, relation, status, after, first}; intentions explaining the product, by id."""
+    return await _rows(
+        tx,
+        "UNWIND range(0, size($keys) - 1) AS ix WITH ix, $keys[ix] AS k "
+        "OPTIONAL MATCH (i:Intention)-[:EXPLAINS]->(:Product {asin: k.asin}) "
+        "WHERE (k.relation IS NULL OR i.relation = k.relation) AND (k.status IS NULL OR i.status = k.status) "
+        "AND (k.after IS NULL OR i.id > k.after) "
+        "WITH ix, k, i ORDER BY i.id "
+        f"WITH ix, k, collect(i {I}) AS items "
+        "RETURN ix, items[..k.first + 1] AS items",
+        keys=keys,
+    )
+
+
+async def intentions_by_id(tx: AsyncManagedTransaction, ids: list[str]) -> list[dict]:
+    return [r["i"] for r in await _rows(
+        tx, f"UNWIND $ids AS id MATCH (i:Intention {{id: id}}) RETURN i {I} AS i", ids=ids)]
+
+
+async def explained_products(tx: AsyncManagedTransaction, ids: list[str]) -> list[dict]:
+    """Per intention id, the products it explains: {id, asins}."""
+    return await _rows(
+        tx,
+        "UNWIND $ids AS id MATCH (i:Intention {id: id}) OPTIONAL MATCH (i)-[:EXPLAINS]->(p:Product) "
+        "WITH id, p ORDER BY p.asin RETURN id, collect(p.asin) AS asins",
+        ids=ids,
+    )
+
+
+async def pair_intentions(
+    tx: AsyncManagedTransaction, a: str, b: str, relation: str | None, statuses: list[str]
+) -> list[dict]:
+    """Intentions that explain both products (direction-free), best-known order: relation, id."""
+    return [r["i"] for r in await _rows(
+        tx,
+        "MATCH (:Product {asin: $a})<-[:EXPLAINS]-(i:Intention)-[:EXPLAINS]->(:Product {asin: $b}) "
+        "WHERE ($relation IS NULL OR i.relation = $relation) AND i.status IN $statuses "
+        f"RETURN DISTINCT i {I} AS i ORDER BY i.relation, i.id",
+        a=a, b=b, relation=relation, statuses=statuses,
+    )]
+
+
+async def search_intentions(
+    tx: AsyncManagedTransaction, embedding: list[float], k: int, fetch: int,
+    relation: str | None, statuses: list[str] | None,
+) -> dict:
+    """The `fetch` nearest intentions, filtered, best k kept: {raw, hits: [{score, i}]}.
+
+    The vector index cannot filter, so the caller over-fetches and retries with a larger `fetch`
+    while fewer than k survive and the index still had more (`raw == fetch`).
+    """
+    rows = await _rows(
+        tx,
+        f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
+        "WITH count(*) AS raw, collect(CASE WHEN ($statuses IS NULL OR node.status IN $statuses) "
+        "AND ($relation IS NULL OR node.relation = $relation) "
+        f"THEN {{score: score, i: node {NODE}}} END) AS hits "
+        "RETURN raw, hits[..$k] AS hits",
+        embedding=embedding, k=k, fetch=fetch, relation=relation, statuses=statuses,
+    )
+    return rows[0] if rows else {"raw": 0, "hits": []}
+
+
+async def intention_evidence(
+    tx: AsyncManagedTransaction, embedding: list[float], fetch: int, statuses: list[str]
+) -> list[dict]:
+    """Nearest intentions (by the vector index) with the products they explain: {score, i, asins}."""
+    return await _rows(
+        tx,
+        f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
+        "WHERE node.status IN $statuses "
+        "MATCH (node)-[:EXPLAINS]->(p:Product) "
+        f"RETURN score, node {NODE} AS i, collect(p.asin) AS asins ORDER BY score DESC",
+        embedding=embedding, fetch=fetch, statuses=statuses,
+    )
+
+
+async def similar_products(tx: AsyncManagedTransaction, embedding: list[float], fetch: int) -> list[str]:
+    """Asins nearest to the text in the product vector index."""
+    return [r["asin"] for r in await _rows(
+        tx,
+        f"CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
+        "RETURN node.asin AS asin ORDER BY score DESC",
+        embedding=embedding, fetch=fetch,
+    )]
+
+
+async def complements(tx: AsyncManagedTransaction, asin: str, neighbours: int) -> dict:
+    """Products co-bought with `asin` (direct) and with the products most like it (indirect)."""
+    rows = await _rows(
+        tx,
+        "MATCH (c:Product {asin: $asin}) "
+        "OPTIONAL MATCH (c)-[:CO_BUY]-(d:Product) WITH c, collect(DISTINCT d.asin) AS direct "
+        "CALL { WITH c WITH c WHERE c.embedding IS NOT NULL "
+        f"  CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $neighbours, c.embedding) YIELD node "
+        "  WITH c, node WHERE node <> c "
+        "  MATCH (node)-[:CO_BUY]-(e:Product) WHERE e <> c RETURN collect(DISTINCT e.asin) AS indirect "
+        "} "
+        "RETURN direct, indirect",
+        asin=asin, neighbours=neighbours,
+    )
+    return rows[0] if rows else {"direct": [], "indirect": []}
+
+
+async def score_products(tx: AsyncManagedTransaction, asins: list[str], embedding: list[float]) -> list[dict]:
+    """Products with their cosine similarity (index-normalised, [0, 1]) to the text; 0 without a vector."""
+    return await _rows(
+        tx,
+        "UNWIND $asins AS asin MATCH (p:Product {asin: asin}) "
+        f"RETURN p {PRODUCT} AS p, CASE WHEN p.embedding IS NULL THEN null "
+        "ELSE vector.similarity.cosine(p.embedding, $embedding) END AS sim",
+        asins=asins, embedding=embedding,
+    )
+
+
+async def relation_stats(tx: AsyncManagedTransaction) -> list[dict]:
+    return await _rows(
+        tx,
+        "MATCH (r:Relation) "
+        "OPTIONAL MATCH (i:Intention {relation: r.name}) "
+        "WITH r, count(i) AS total, count(CASE WHEN i.status = 'ACCEPTED' THEN 1 END) AS accepted, "
+        "count(CASE WHEN i.status = 'REJECTED' THEN 1 END) AS rejected "
+        "RETURN r.name AS name, r.template AS template, total, accepted, rejected ORDER BY r.ord",
+    )
+
+
+async def set_intention_status(
+    tx: AsyncManagedTransaction, id: str, status: str, note: str | None, curator: str
+) -> dict | None:
+    rows = await _rows(
+        tx,
+        "MATCH (i:Intention {id: $id}) "
+        "SET i.status = $status, i.curatorNote = $note, i.curatedBy = $curator, i.curatedAt = datetime() "
+        f"RETURN i {I} AS i",
+        id=id, status=status, note=note, curator=curator,
+    )
+    return rows[0]["i"] if rows else None
