@@ -95,13 +95,36 @@ def complete_pending_links(tx: ManagedTransaction, asins: list[str]) -> int:
     return summary.counters.relationships_created
 
 
+def link_also_buys(tx: ManagedTransaction, rows: list[dict]) -> dict:
+    """rows: {from, to, key, source} where `from` exists: a CO_BUY edge when `to` exists too,
+    else a PendingLink (one lookup per link for both cases). Returns edges and pending links created.
+    """
+    summary = tx.run(
+        "UNWIND $rows AS row "
+        "MATCH (f:Product {asin: row.from}) "
+        "OPTIONAL MATCH (t:Product {asin: row.to}) "
+        "CALL (row, f, t) { "
+        "  WITH * WHERE t IS NOT NULL "
+        "  WITH row, CASE WHEN f.asin < t.asin THEN f ELSE t END AS a, "
+        "       CASE WHEN f.asin < t.asin THEN t ELSE f END AS b "
+        "  MERGE (a)-[r:CO_BUY]->(b) ON CREATE SET r.source = row.source, r.createdAt = datetime() "
+        "} "
+        "CALL (row, t) { "
+        "  WITH * WHERE t IS NULL "
+        "  MERGE (l:PendingLink {key: row.key}) "
+        "  ON CREATE SET l.from = row.from, l.to = row.to, l.source = row.source "
+        "}",
+        rows=rows,
+    ).consume()
+    return {"co_buy": summary.counters.relationships_created, "pending": summary.counters.nodes_created}
+
+
 def write_catalog_batch(tx: ManagedTransaction, products: list[dict], links: list[dict]) -> dict:
     """One transaction per batch: products, then their links, then links waiting for them."""
     created = merge_catalog_products(tx, products)
-    co_buy = link_co_buys(tx, links) if links else 0
-    pending = keep_pending_links(tx, links) if links else 0
-    co_buy += complete_pending_links(tx, [row["asin"] for row in products])
-    return {"created": created, "co_buy": co_buy, "pending": pending}
+    linked = link_also_buys(tx, links) if links else {"co_buy": 0, "pending": 0}
+    co_buy = linked["co_buy"] + complete_pending_links(tx, [row["asin"] for row in products])
+    return {"created": created, "co_buy": co_buy, "pending": linked["pending"]}
 
 
 def write_pairs_batch(tx: ManagedTransaction, products: list[dict], links: list[dict]) -> dict:
@@ -136,3 +159,40 @@ def delete_pending_by_prefix(tx: ManagedTransaction, prefix: str, limit: int) ->
         prefix=prefix, limit=limit,
     ).consume()
     return summary.counters.nodes_deleted
+
+
+def graph_counts(tx: ManagedTransaction) -> dict:
+    """Node and edge counts that ingest changes (for summaries, tests and re-run checks)."""
+    record = tx.run(
+        "CALL { MATCH (p:Product) RETURN count(p) AS products } "
+        "CALL { MATCH (:Product)-[r:CO_BUY]->(:Product) RETURN count(r) AS co_buy } "
+        "CALL { MATCH (l:PendingLink) RETURN count(l) AS pending } "
+        "CALL { MATCH (i:Intention) RETURN count(i) AS intentions } "
+        "CALL { MATCH (:Intention)-[e:EXPLAINS]->() RETURN count(e) AS explains } "
+        "RETURN products, co_buy, pending, intentions, explains"
+    ).single()
+    return dict(record)
+
+
+def product_properties(tx: ManagedTransaction, asins: list[str]) -> dict[str, dict]:
+    result = tx.run("UNWIND $asins AS asin MATCH (p:Product {asin: asin}) RETURN asin, properties(p) AS props",
+                    asins=asins)
+    return {r["asin"]: r["props"] for r in result}
+
+
+def co_buy_pairs(tx: ManagedTransaction) -> list[tuple[str, str, str]]:
+    """(from asin, to asin, source) of every CO_BUY edge."""
+    result = tx.run("MATCH (a:Product)-[r:CO_BUY]->(b:Product) RETURN a.asin AS a, b.asin AS b, r.source AS s "
+                    "ORDER BY a, b")
+    return [(r["a"], r["b"], r["s"]) for r in result]
+
+
+def intentions_by_source(tx: ManagedTransaction, source: str) -> list[dict]:
+    result = tx.run(
+        "MATCH (i:Intention {source: $source}) "
+        "OPTIONAL MATCH (i)-[:HAS_RELATION]->(r:Relation) "
+        "RETURN properties(i) AS props, labels(i) AS labels, r.name AS relationNode, "
+        "COUNT { (i)-[:EXPLAINS]->(:Product) } AS explains ORDER BY i.id",
+        source=source,
+    )
+    return [dict(r) for r in result]

@@ -175,6 +175,7 @@ def _rows(items: list[_Item], images: list[ImageResult | None], options: Catalog
           quarantine: Quarantine, stats: CatalogStats) -> tuple[list[dict], list[dict]]:
     products: list[dict] = []
     links: list[dict] = []
+    seen: set[tuple[str, str]] = set()
     for item, image in zip(items, images):
         image = image or NO_IMAGE_SOURCE
         stats.images[image.state] += 1
@@ -186,7 +187,9 @@ def _rows(items: list[_Item], images: list[ImageResult | None], options: Catalog
         asin = item.record.asin
         products.append({"asin": asin, "props": item.record.props, "image": image.props()})
         for other in item.record.also_buy:
-            a, b = pair_key(asin, other)
-            links.append({"a": a, "b": b, "from": asin, "to": other, "key": f"{asin}>{other}",
-                          "source": LINK_SOURCE})
+            pair = pair_key(asin, other)
+            if pair in seen:  # both list each other within this batch: both are loaded, one edge
+                continue
+            seen.add(pair)
+            links.append({"from": asin, "to": other, "key": f"{asin}>{other}", "source": LINK_SOURCE})
     return products, links
