@@ -26,7 +26,6 @@ from graph.ingest import (delete_by_asin_prefix, delete_pending_by_prefix,  # no
 from ingest.catalog import CatalogOptions, ingest_catalog  # noqa: E402
 from ingest.quarantine import Quarantine  # noqa: E402
 from ingest.records import parse_catalog_line  # noqa: E402
-from mindkb.ids import pair_key  # noqa: E402
 from mindkb.settings import Settings  # noqa: E402
 
 CATEGORIES = (["Electronics", "Camera & Photo", "Tripods"], ["Clothing, Shoes & Jewelry", "Men", "Shoes"],
@@ -76,14 +75,10 @@ def baseline(driver, database: str, path: Path) -> tuple[int, float]:
     with driver.session(database=database) as session, path.open(encoding="utf-8") as handle:
         for line in handle:
             record = parse_catalog_line(line)
-            links = []
-            for other in record.also_buy:
-                a, b = pair_key(record.asin, other)
-                links.append({"a": a, "b": b, "from": record.asin, "to": other,
-                              "key": f"{record.asin}>{other}", "source": "also_buy"})
+            links = [{"from": record.asin, "to": other} for other in record.also_buy]
             product = {"asin": record.asin, "props": record.props,
                        "image": {"imageState": "missing", "imagePath": None, "imageReason": "benchmark"}}
-            session.execute_write(write_catalog_batch, [product], links)
+            session.execute_write(write_catalog_batch, [product], links, "also_buy")
             n += 1
     return n, time.perf_counter() - start
 

@@ -68,18 +68,6 @@ def link_co_buys(tx: ManagedTransaction, rows: list[dict]) -> int:
     return summary.counters.relationships_created
 
 
-def keep_pending_links(tx: ManagedTransaction, rows: list[dict]) -> int:
-    """rows: {key, from, to, source}; remembers links whose target product does not exist yet."""
-    summary = tx.run(
-        "UNWIND $rows AS row "
-        "WITH row WHERE NOT EXISTS { MATCH (:Product {asin: row.to}) } "
-        "MERGE (l:PendingLink {key: row.key}) "
-        "ON CREATE SET l.from = row.from, l.to = row.to, l.source = row.source",
-        rows=rows,
-    ).consume()
-    return summary.counters.nodes_created
-
-
 def complete_pending_links(tx: ManagedTransaction, asins: list[str]) -> int:
     """Turns pending links that point at `asins` (now loaded) into CO_BUY edges; returns edges created."""
     summary = tx.run(
@@ -95,9 +83,9 @@ def complete_pending_links(tx: ManagedTransaction, asins: list[str]) -> int:
     return summary.counters.relationships_created
 
 
-def link_also_buys(tx: ManagedTransaction, rows: list[dict]) -> dict:
-    """rows: {from, to, key, source} where `from` exists: a CO_BUY edge when `to` exists too,
-    else a PendingLink (one lookup per link for both cases). Returns edges and pending links created.
+def link_also_buys(tx: ManagedTransaction, rows: list[dict], source: str) -> dict:
+    """rows: {from, to} where `from` exists: a CO_BUY edge when `to` exists too, else a
+    PendingLink (one lookup per link for both cases). Returns edges and pending links created.
     """
     summary = tx.run(
         "UNWIND $rows AS row "
@@ -105,24 +93,24 @@ def link_also_buys(tx: ManagedTransaction, rows: list[dict]) -> dict:
         "OPTIONAL MATCH (t:Product {asin: row.to}) "
         "CALL (row, f, t) { "
         "  WITH * WHERE t IS NOT NULL "
-        "  WITH row, CASE WHEN f.asin < t.asin THEN f ELSE t END AS a, "
+        "  WITH CASE WHEN f.asin < t.asin THEN f ELSE t END AS a, "
         "       CASE WHEN f.asin < t.asin THEN t ELSE f END AS b "
-        "  MERGE (a)-[r:CO_BUY]->(b) ON CREATE SET r.source = row.source, r.createdAt = datetime() "
+        "  MERGE (a)-[r:CO_BUY]->(b) ON CREATE SET r.source = $source, r.createdAt = datetime() "
         "} "
         "CALL (row, t) { "
         "  WITH * WHERE t IS NULL "
-        "  MERGE (l:PendingLink {key: row.key}) "
-        "  ON CREATE SET l.from = row.from, l.to = row.to, l.source = row.source "
+        "  MERGE (l:PendingLink {key: row.from + '>' + row.to}) "
+        "  ON CREATE SET l.from = row.from, l.to = row.to, l.source = $source "
         "}",
-        rows=rows,
+        rows=rows, source=source,
     ).consume()
     return {"co_buy": summary.counters.relationships_created, "pending": summary.counters.nodes_created}
 
 
-def write_catalog_batch(tx: ManagedTransaction, products: list[dict], links: list[dict]) -> dict:
+def write_catalog_batch(tx: ManagedTransaction, products: list[dict], links: list[dict], source: str) -> dict:
     """One transaction per batch: products, then their links, then links waiting for them."""
     created = merge_catalog_products(tx, products)
-    linked = link_also_buys(tx, links) if links else {"co_buy": 0, "pending": 0}
+    linked = link_also_buys(tx, links, source) if links else {"co_buy": 0, "pending": 0}
     co_buy = linked["co_buy"] + complete_pending_links(tx, [row["asin"] for row in products])
     return {"created": created, "co_buy": co_buy, "pending": linked["pending"]}
 

@@ -1,13 +1,17 @@
 """`mind ingest catalog`: stream Amazon 2018 metadata into Product nodes and CO_BUY edges.
 
-Records are parsed one line at a time and written in batches of settings.write_batch_size, one
-transaction each (products, their also_buy links, and the pending links that wait for them), so a
-killed run keeps every committed batch and a re-run only repeats idempotent MERGEs.
+A reader thread parses lines into batches of settings.write_batch_size while the main thread
+writes the previous batch in one transaction (products, their also_buy links, and the pending
+links that wait for them), so a killed run keeps every committed batch and a re-run only repeats
+idempotent MERGEs.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -27,6 +31,7 @@ from mindkb.output import progress
 from mindkb.settings import Settings
 
 LINK_SOURCE = "also_buy"
+NO_IMAGE_SOURCE = ImageResult("missing", None, "no image source given (--images-dir or --download-images)")
 
 
 @dataclass
@@ -70,6 +75,72 @@ def check_options(paths: list[Path], options: CatalogOptions) -> None:
         sniff_json_lines(path)
 
 
+def read_batches(paths: list[Path], options: CatalogOptions, settings: Settings, quarantine: Quarantine,
+                 stats: CatalogStats, batch_size: int) -> Iterator[list[_Item]]:
+    """Valid records in batches; bad lines go to the quarantine. A duplicate asin within one batch
+    keeps the later line."""
+    accepted = 0
+    batch: dict[str, _Item] = {}
+    for path in paths:
+        for line in iter_lines(path, settings.ingest_max_line_bytes):
+            stats.read += 1
+            if line.error:
+                quarantine.add(path, line.number, line.error, line.text)
+                continue
+            try:
+                record = parse_catalog_line(line.text)
+            except RecordError as exc:
+                quarantine.add(path, line.number, str(exc), line.text)
+                continue
+            if options.domain and not record.matches_domain(options.domain):
+                stats.skipped += 1
+                continue
+            batch.pop(record.asin, None)
+            batch[record.asin] = _Item(record, path, line.number, line.text)
+            accepted += 1
+            if len(batch) >= batch_size:
+                yield list(batch.values())
+                batch.clear()
+            if options.limit is not None and accepted >= options.limit:
+                if batch:
+                    yield list(batch.values())
+                return
+    if batch:
+        yield list(batch.values())
+
+
+def _read_ahead(batches: Iterator[list[_Item]], depth: int = 2) -> Iterator[list[_Item]]:
+    """Runs `batches` in a thread so parsing overlaps the database's work on the previous batch."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                box.put(batch)
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(exc)
+
+    thread = threading.Thread(target=produce, name="catalog-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := box.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                box.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
 def ingest_catalog(
     driver: Driver,
     settings: Settings,
@@ -82,7 +153,6 @@ def ingest_catalog(
     ensure_ingest_schema(driver, settings.neo4j_database)
     batch_size = batch_size or settings.write_batch_size
     stats = CatalogStats()
-    accepted = 0
 
     with ExitStack() as stack:
         resolver = _resolver(settings, options, stack)
@@ -90,52 +160,20 @@ def ingest_catalog(
                 if resolver is not None else None)
         session = stack.enter_context(driver.session(database=settings.neo4j_database))
         bar = stack.enter_context(progress(desc="catalog", unit="lines"))
-        batch: dict[str, _Item] = {}
-
-        def flush() -> None:
-            if not batch:
-                return
-            items = list(batch.values())
-            batch.clear()
+        for items in _read_ahead(read_batches(paths, options, settings, quarantine, stats, batch_size)):
             if pool is not None and resolver is not None:
                 images = list(pool.map(lambda it: resolver.resolve(it.record.asin, it.record.image_urls), items))
             else:
                 images = [None] * len(items)
             products, links = _rows(items, images, options, quarantine, stats)
             if products:
-                result = session.execute_write(write_catalog_batch, products, links)
+                result = session.execute_write(write_catalog_batch, products, links, LINK_SOURCE)
                 stats.loaded += len(products)
                 stats.created += result["created"]
                 stats.co_buy += result["co_buy"]
             quarantine.flush()
             bar.update(stats.read - bar.n)
             bar.set_postfix(loaded=stats.loaded, quarantined=quarantine.count, refresh=False)
-
-        for path in paths:
-            if options.limit is not None and accepted >= options.limit:
-                break
-            for line in iter_lines(path, settings.ingest_max_line_bytes):
-                stats.read += 1
-                if line.error:
-                    quarantine.add(path, line.number, line.error, line.text)
-                    continue
-                try:
-                    record = parse_catalog_line(line.text)
-                except RecordError as exc:
-                    quarantine.add(path, line.number, str(exc), line.text)
-                    continue
-                if options.domain and not record.matches_domain(options.domain):
-                    stats.skipped += 1
-                    continue
-                if record.asin in batch:  # a duplicate asin within one batch: the later line wins
-                    batch.pop(record.asin)
-                batch[record.asin] = _Item(record, path, line.number, line.text)
-                accepted += 1
-                if len(batch) >= batch_size:
-                    flush()
-                if options.limit is not None and accepted >= options.limit:
-                    break
-        flush()
         pending = session.execute_read(count_pending_links)
 
     return {
@@ -168,9 +206,6 @@ def _resolver(settings: Settings, options: CatalogOptions, stack: ExitStack) -> 
     return ImageResolver(settings.image_max_pixels, options.images_dir, cache)
 
 
-NO_IMAGE_SOURCE = ImageResult("missing", None, "no image source given (--images-dir or --download-images)")
-
-
 def _rows(items: list[_Item], images: list[ImageResult | None], options: CatalogOptions,
           quarantine: Quarantine, stats: CatalogStats) -> tuple[list[dict], list[dict]]:
     products: list[dict] = []
@@ -191,5 +226,5 @@ def _rows(items: list[_Item], images: list[ImageResult | None], options: Catalog
             if pair in seen:  # both list each other within this batch: both are loaded, one edge
                 continue
             seen.add(pair)
-            links.append({"from": asin, "to": other, "key": f"{asin}>{other}", "source": LINK_SOURCE})
+            links.append({"from": asin, "to": other})
     return products, links

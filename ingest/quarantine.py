@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -26,24 +27,29 @@ class Quarantine:
         self.path = path
         self.count = 0
         self._handle: IO[str] | None = None
+        self._lock = threading.Lock()  # the catalogue's reader thread and writer both add entries
 
     def add(self, source: str | Path, line: int | None, reason: str, raw: str | None) -> None:
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
         entry = {"source": str(source), "line": line, "reason": reason,
                  "raw": raw[:RAW_LIMIT] if isinstance(raw, str) else raw}
-        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.count += 1
+        text = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self._lock:
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(text)
+            self.count += 1
 
     def flush(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
+        with self._lock:
+            if self._handle is not None:
+                self._handle.flush()
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
 
     @property
     def file(self) -> str | None:
