@@ -85,6 +85,22 @@ class Settings(BaseSettings):
     )
     max_new_tokens_filter: int = Field(96, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_FILTER"))
 
+    # --- ingest -------------------------------------------------------------------------------
+    ingest_max_line_bytes: int = Field(
+        10_000_000, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_INGEST_MAX_LINE_BYTES")
+    )
+    image_max_bytes: int = Field(
+        20_000_000, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_IMAGE_MAX_BYTES")
+    )
+    image_max_pixels: int = Field(
+        50_000_000, ge=1, le=1_000_000_000, validation_alias=_env("MIND_IMAGE_MAX_PIXELS")
+    )
+    image_download_timeout: float = Field(
+        15.0, gt=0, le=600, validation_alias=_env("MIND_IMAGE_DOWNLOAD_TIMEOUT")
+    )
+    image_download_retries: int = Field(3, ge=1, le=20, validation_alias=_env("MIND_IMAGE_DOWNLOAD_RETRIES"))
+    image_download_workers: int = Field(8, ge=1, le=128, validation_alias=_env("MIND_IMAGE_DOWNLOAD_WORKERS"))
+
     # --- API ----------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias=_env("MIND_API_HOST"))
     api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("MIND_API_PORT"))
