@@ -28,7 +28,7 @@ db-stop:
 test: db ## the whole suite against the real local Neo4j
 	$(BIN)/python -m pytest
 
-demo: db ## ingest the bundled sample, run the pipeline, serve the API
+demo: db ## ingest the bundled sample, run the pipeline, serve the API (MIND_MODEL for a real LLaVA)
 	bash scripts/demo.sh
 
 clean:
