@@ -20,7 +20,8 @@ from pathlib import Path
 
 from neo4j import Driver
 
-from graph.ingest import ensure_ingest_schema, existing_intention_ids, link_co_buys, merge_minimal_products
+from graph.ingest import (complete_pending_links, ensure_ingest_schema, existing_intention_ids, link_co_buys,
+                          merge_minimal_products)
 from graph.intentions import merge_intentions
 from ingest.quarantine import Quarantine
 from ingest.records import clean_text, valid_asin
@@ -166,6 +167,7 @@ def write_import_batch(tx, products: list[dict], links: list[dict], rows: list[d
     existing = set(existing_intention_ids(tx, [r["id"] for r in rows]))
     merge_minimal_products(tx, products)
     link_co_buys(tx, links)
+    complete_pending_links(tx, [p["asin"] for p in products])
     written = merge_intentions(tx, rows)
     return {"written": written, "created": sum(1 for r in rows if r["id"] not in existing)}
 

@@ -127,3 +127,18 @@ def test_whole_file_failures_exit_2_before_writing(empty_graph, settings, cli, t
         assert len(lines) == 1 and bad.name in lines[0], r.stderr
         assert "Traceback" not in r.stderr
     assert counts(empty_graph, settings)["products"] == 0
+
+
+def test_over_long_and_non_utf8_lines_are_quarantined(empty_graph, settings, cli, tmp_path):
+    path = tmp_path / "odd.jsonl"
+    long_line = json.dumps(product("L0002", "x" * 5000)).encode()
+    path.write_bytes(json.dumps(product("L0001")).encode() + b"\n" + long_line + b"\n"
+                     + b'{"asin": "L0003", "title": "caf\xe9"}\n' + json.dumps(product("L0004")).encode())
+    q = tmp_path / "q.jsonl"
+    r = cli("ingest", "catalog", str(path), "--quarantine", str(q), "--json",
+            env={"MIND_INGEST_MAX_LINE_BYTES": "2048"})
+    assert r.returncode == 0, r.stderr
+    assert (r.summary["read"], r.summary["loaded"], r.summary["quarantined"]) == (4, 2, 2)
+    reasons = {e["line"]: e["reason"] for e in quarantined(q)}
+    assert reasons == {2: "line longer than 2048 bytes", 3: "line is not valid UTF-8"}
+    assert set(props(empty_graph, settings, "L0001", "L0004")) == {"L0001", "L0004"}

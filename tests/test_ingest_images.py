@@ -121,3 +121,23 @@ def test_download_into_content_addressed_cache(empty_graph, settings, cli, tmp_p
     assert r.returncode == 0, r.stderr
     assert image_server.hits["/hi/F1.png"] == 1 and image_server.hits["/lo/F2.png"] == 1  # cache hits
     assert props(empty_graph, settings, "F1")["F1"]["imageState"] == "ok"
+
+
+def test_bundled_sample_with_drawn_images(empty_graph, settings, cli, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.ingest_support import counts
+
+    drawn = subprocess.run([sys.executable, "-m", "ingest.sample_images", str(tmp_path / "img")], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert drawn.returncode == 0, drawn.stderr
+    catalog = REPO / "ingest" / "sample" / "catalog.jsonl"
+    lines = [line for line in catalog.read_text(encoding="utf-8").splitlines() if line.strip()]
+    r = cli("ingest", "catalog", str(catalog), "--images-dir", str(tmp_path / "img"), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.summary["loaded"] == len(lines) and r.summary["quarantined"] == 0
+    assert r.summary["images"]["ok"] == len(lines)
+    after = counts(empty_graph, settings)
+    assert after["pending"] == 0 and after["co_buy"] == r.summary["co_buy"] >= len(lines)
