@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--products", type=int, default=500)
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--scale-down", action="store_true", help="tiny sizes, for a smoke test (seconds)")
+    ap.add_argument("--wipe", action="store_true", help="allow deleting a non-empty database")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.scale_down:
@@ -37,7 +38,7 @@ def main() -> None:
     with connect(settings) as driver:
         db = settings.neo4j_database
         build(driver, db, embedding_dimensions(settings.embedding_model), args.products, args.intentions,
-              vectors=False, model=settings.embedding_model)
+              vectors=False, model=settings.embedding_model, wipe=args.wipe)
         texts = []
         for kind in KINDS:  # exactly the texts the pipeline will embed, read the same way
             after = ""

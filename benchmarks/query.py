@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=100)
     ap.add_argument("--reuse", action="store_true", help="keep the graph already in the database")
     ap.add_argument("--scale-down", action="store_true", help="tiny sizes, for a smoke test (seconds)")
+    ap.add_argument("--wipe", action="store_true", help="allow deleting a non-empty database")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.scale_down:
@@ -93,7 +94,8 @@ def main() -> None:
     if not args.reuse:
         with connect(settings) as driver:
             built = build(driver, settings.neo4j_database, embedding_dimensions(settings.embedding_model),
-                          products, args.intentions, vectors=True, model=settings.embedding_model)
+                          products, args.intentions, vectors=True, model=settings.embedding_model,
+                          wipe=args.wipe)
     build_s = round(time.perf_counter() - t0, 1)
 
     port = free_port()

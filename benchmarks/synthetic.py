@@ -9,7 +9,7 @@ import numpy as np
 from graph.driver import write_batches
 from graph.embeddings import set_intention_embeddings, set_product_embeddings
 from graph.intentions import merge_intentions
-from graph.maintenance import delete_everything
+from graph.maintenance import count_nodes, delete_everything
 from graph.products import merge_co_buys, merge_products
 from graph.schema import apply_schema
 from mindkb.ids import intention_id, pair_key
@@ -26,8 +26,16 @@ def sentence(rng: random.Random, relation_template: str) -> str:
 
 
 def build(driver, database: str, dims: int, products: int, intentions: int, vectors: bool,
-          model: str, seed: int = 7, batch: int = 2000) -> dict:
-    """Wipe the database and write the synthetic graph; random unit vectors when `vectors`."""
+          model: str, seed: int = 7, batch: int = 2000, wipe: bool = False) -> dict:
+    """Wipe the database and write the synthetic graph; random unit vectors when `vectors`.
+
+    A database that holds data is only wiped with `wipe=True` (the scripts' --wipe), so a
+    benchmark pointed at a real knowledge base by mistake refuses instead of deleting it.
+    """
+    present = count_nodes(driver, database, "Product") + count_nodes(driver, database, "Intention")
+    if present and not wipe:
+        raise SystemExit(f"benchmark: database {database!r} holds {present} products/intentions and the "
+                         "benchmark would delete them; use a scratch database or pass --wipe")
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
     delete_everything(driver, database)

@@ -10,7 +10,7 @@ from tests.conftest import REPO
 
 
 def test_query_benchmark_scaled_down(neo4j_server):
-    proc = subprocess.run([sys.executable, "benchmarks/query.py", "--json", "--scale-down"], cwd=REPO,
+    proc = subprocess.run([sys.executable, "benchmarks/query.py", "--json", "--scale-down", "--wipe"], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
