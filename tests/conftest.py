@@ -18,7 +18,8 @@ from mindkb.localdb import LocalNeo4j
 from mindkb.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared beside the checkout (as in CI); MIND_SHARED_DIR overrides it for other layouts.
+SHARED = Path(os.environ.get("MIND_SHARED_DIR") or REPO.parent / "shared")
 
 
 @pytest.fixture(scope="session")

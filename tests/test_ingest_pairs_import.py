@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from itertools import islice
 
-from tests.conftest import REPO, SHARED
+from tests.conftest import SHARED
 from tests.ingest_support import counts, edges, intentions, product, props, quarantined, write_lines
 
 
@@ -87,9 +87,8 @@ def test_import_mind_csv(empty_graph, settings, cli, tmp_path):
 
 
 def test_import_intentionqa_real_dev_file(empty_graph, settings, cli, tmp_path):
-    # ../shared beside the repository; a git worktree one level deeper finds it one level up.
-    source = next(p for p in (SHARED, REPO.parents[1] / "shared") if (p / "intentionqa").is_dir()) \
-        / "intentionqa" / "task1.dev.jsonl"
+    source = SHARED / "intentionqa" / "task1.dev.jsonl"
+    assert source.is_file(), f"IntentionQA dev file not found at {source} (set MIND_SHARED_DIR)"
     with source.open(encoding="utf-8") as handle:
         lines = list(islice(handle, 80))
     path = tmp_path / "task1.slice.jsonl"
