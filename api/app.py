@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.driver.close()
 
     async def get_context(request: Request) -> Context:
-        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database)
+        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, settings.api_db_timeout)
         return Context(graph=graph, loaders=Loaders(graph), embedder=request.app.state.embedder,
                        settings=settings)
 
@@ -52,9 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
-        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database)
+        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, HEALTH_TIMEOUT_S)
         try:
-            await asyncio.wait_for(graph.ping(), HEALTH_TIMEOUT_S)
+            await graph.ping()
         except Exception:  # any failure means "not healthy"; the reason stays in the server
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "embeddingModel": settings.embedding_model})

@@ -255,3 +255,43 @@ def write_intention_batch(tx: ManagedTransaction, rows: list[dict], pairs: list[
     held = {(p["a"], p["b"]) for p in release_pairs(tx, pairs, owner)}
     mine = [r for r in rows if (r["asinA"], r["asinB"]) in held]
     return merge_intentions(tx, mine) if mine else 0
+
+
+# --- leases of workers that died (kill -9, power loss) ------------------------------------------
+
+
+def live_lease_owners(tx: ManagedTransaction) -> list[str]:
+    """Owners of leases that have not expired yet, over the three kinds of unit."""
+    result = tx.run(
+        "CALL { MATCH (p:Product) WHERE p.featuresLeaseUntil >= timestamp() RETURN p.featuresLeaseOwner AS owner "
+        "UNION MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseUntil >= timestamp() RETURN c.intentLeaseOwner AS owner "
+        "UNION MATCH (i:Intention) WHERE i.filterLeaseUntil >= timestamp() RETURN i.filterLeaseOwner AS owner } "
+        "RETURN DISTINCT owner"
+    )
+    return [r["owner"] for r in result if r["owner"]]
+
+
+def drop_feature_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    return tx.run(
+        "MATCH (p:Product) WHERE p.featuresLeaseOwner IN $owners "
+        "REMOVE p.featuresLeaseOwner, p.featuresLeaseUntil RETURN count(p) AS n", owners=owners,
+    ).single()["n"]
+
+
+def drop_pair_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    return tx.run(
+        "MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseOwner IN $owners "
+        "REMOVE c.intentLeaseOwner, c.intentLeaseUntil RETURN count(c) AS n", owners=owners,
+    ).single()["n"]
+
+
+def drop_filter_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    return tx.run(
+        "MATCH (i:Intention) WHERE i.filterLeaseOwner IN $owners "
+        "REMOVE i.filterLeaseOwner, i.filterLeaseUntil RETURN count(i) AS n", owners=owners,
+    ).single()["n"]
+
+
+def drop_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    """Release every lease of `owners` (workers known to be dead); one transaction."""
+    return sum(f(tx, owners) for f in (drop_feature_leases, drop_pair_leases, drop_filter_leases))
