@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.guard import GraphQLBodyGuard
 from api.loaders import Loaders
 from api.schema import build_schema
 from api.service import Embedder
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
     router = GraphQLRouter(build_schema(settings), context_getter=get_context, graphql_ide="graphiql")
     app.include_router(router, prefix="/graphql")
+    app.add_middleware(GraphQLBodyGuard, path="/graphql", max_bytes=settings.api_max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Curator"])
