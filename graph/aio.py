@@ -21,7 +21,7 @@ def make_async_driver(settings: Settings) -> AsyncDriver:
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.password()),
         connection_timeout=settings.neo4j_connect_timeout,
-        max_transaction_retry_time=min(settings.neo4j_tx_retry_seconds, settings.api_db_timeout / 2),
+        max_transaction_retry_time=min(settings.neo4j_tx_retry_seconds, 10.0),  # a down server fails in ~10 s
         notifications_min_severity="OFF",
         user_agent="mind-kb-api",
     )

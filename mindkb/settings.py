@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     db_wait_seconds: float = Field(
         300.0, ge=0, le=7 * 24 * 3600, validation_alias=_env("MIND_DB_WAIT_SECONDS"))  # workers wait this long for Neo4j
     api_db_timeout: float = Field(
-        10.0, gt=0, le=600, validation_alias=_env("MIND_API_DB_TIMEOUT"))  # one API database call, retries included
+        60.0, gt=0, le=600, validation_alias=_env("MIND_API_DB_TIMEOUT"))  # one API database call: a hung server
     api_max_body_bytes: int = Field(
         1_048_576, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_API_MAX_BODY_BYTES"))  # POST /graphql
 
