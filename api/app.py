@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.guard import GraphQLBodyGuard
 from api.loaders import Loaders
 from api.schema import build_schema
 from api.service import Embedder
@@ -39,22 +40,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.driver.close()
 
     async def get_context(request: Request) -> Context:
-        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database)
+        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, settings.api_db_timeout)
         return Context(graph=graph, loaders=Loaders(graph), embedder=request.app.state.embedder,
                        settings=settings)
 
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
     router = GraphQLRouter(build_schema(settings), context_getter=get_context, graphql_ide="graphiql")
     app.include_router(router, prefix="/graphql")
+    app.add_middleware(GraphQLBodyGuard, path="/graphql", max_bytes=settings.api_max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Curator"])
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
-        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database)
+        graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, HEALTH_TIMEOUT_S)
         try:
-            await asyncio.wait_for(graph.ping(), HEALTH_TIMEOUT_S)
+            await graph.ping()
         except Exception:  # any failure means "not healthy"; the reason stays in the server
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "embeddingModel": settings.embedding_model})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
+from graph.aio import GraphUnavailable
+
 
 class UserError(Exception):
     """Bad input or a refused operation; its message is safe to show."""
@@ -12,4 +14,4 @@ class UserError(Exception):
 def should_mask(error: GraphQLError) -> bool:
     """Mask unexpected exceptions (no internals leak); keep validation and user errors readable."""
     original = error.original_error
-    return original is not None and not isinstance(original, (UserError, GraphQLError))
+    return original is not None and not isinstance(original, (UserError, GraphQLError, GraphUnavailable))

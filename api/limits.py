@@ -1,4 +1,4 @@
-"""Query-cost limits beyond strawberry's built-ins.
+"""Query-cost limits beyond strawberry's built-ins (and checks that must run before them).
 
 strawberry 0.289's async execution parses without the `max_tokens` that MaxTokensLimiter sets
 (only its sync path passes it), so a validation rule counts the tokens too.
@@ -6,8 +6,9 @@ strawberry 0.289's async execution parses without the `max_tokens` that MaxToken
 
 from __future__ import annotations
 
-from graphql import GraphQLError, ValidationRule
+from graphql import GraphQLError, NoFragmentCyclesRule, ValidationRule, parse, validate
 from graphql.language import DocumentNode, Lexer, TokenKind
+from strawberry.extensions import SchemaExtension
 
 
 def token_limit_rule(max_tokens: int) -> type[ValidationRule]:
@@ -24,3 +25,53 @@ def token_limit_rule(max_tokens: int) -> type[ValidationRule]:
                     return
 
     return TokenLimit
+
+
+def count_tokens(query: str, limit: int) -> int:
+    """Tokens in `query`, counting no further than limit + 1 (cheap on any size of document)."""
+    from graphql import Source
+
+    lexer, count = Lexer(Source(query)), 0
+    try:
+        while count <= limit and lexer.advance().kind != TokenKind.EOF:
+            count += 1
+    except GraphQLError:  # a syntax error: the parser will report it properly
+        pass
+    return count
+
+
+class BoundedDocument(SchemaExtension):
+    """Refuse an over-long document before it is parsed and validated.
+
+    Validation is not linear in the document (overlapping-field checks are quadratic), so 50,000
+    copies of one field would keep a worker busy for minutes; counting tokens first costs at most
+    `max_tokens` lexer steps. The parse is skipped with a placeholder document and validation with
+    the error, which strawberry then returns as a normal GraphQL error.
+    """
+
+    PLACEHOLDER = "{ __typename }"
+
+    def __init__(self, max_tokens: int):
+        super().__init__()
+        self.max_tokens = max_tokens
+        self._too_long = False
+
+    def on_parse(self):
+        ctx = self.execution_context
+        self._too_long = bool(ctx.query) and count_tokens(ctx.query, self.max_tokens) > self.max_tokens
+        if self._too_long:
+            ctx.graphql_document = parse(self.PLACEHOLDER)
+        yield
+
+    def on_validate(self):
+        ctx = self.execution_context
+        if self._too_long:
+            ctx.pre_execution_errors = [GraphQLError(
+                f"Document contains more than {self.max_tokens} tokens (limit exceeded).")]
+        elif ctx.graphql_document is not None:
+            # The depth limiter follows fragment spreads as it is built and would recurse forever
+            # on a cycle; graphql-core's own rule reports it first, in linear time.
+            cycles = validate(ctx.schema._schema, ctx.graphql_document, [NoFragmentCyclesRule])
+            if cycles:
+                ctx.pre_execution_errors = cycles
+        yield

@@ -22,7 +22,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import UserError, should_mask
-from api.limits import token_limit_rule
+from api.limits import BoundedDocument, token_limit_rule
 from api.loaders import PageKey
 from api import service
 from graph import queries
@@ -355,6 +355,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
+            BoundedDocument(settings.api_max_tokens),
             QueryDepthLimiter(max_depth=settings.api_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.api_max_aliases),
             MaxTokensLimiter(max_token_count=settings.api_max_tokens),

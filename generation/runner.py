@@ -51,7 +51,8 @@ def run_generate(settings: Settings, req: GenerateRequest, backend: Backend | No
 
     options = StageOptions(relations=req.relations, limit=req.limit, batch_size=req.batch_size,
                            text_only=req.text_only, lease_seconds=req.lease_seconds,
-                           decoding=decodings(settings, req))
+                           decoding=decodings(settings, req), db_wait_seconds=settings.db_wait_seconds,
+                           db_uri=settings.neo4j_uri or "")
     with database(settings) as (settings, driver):
         own = backend is None
         backend = backend or make_backend(settings, req)

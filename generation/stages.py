@@ -23,7 +23,7 @@ from generation.images import ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION, features_prompt, filter_prompt, intention_prompt
 from generation.text import clean_intention, parse_verdict
 from graph import generation as q
-from graph.driver import read, write
+from graph.driver import Patient
 from mindkb.ids import intention_id
 from mindkb.output import progress
 from mindkb.relations import BY_NAME
@@ -41,6 +41,8 @@ class StageOptions:
     prompt_version: str = PROMPT_VERSION
     decoding: dict[str, Decoding] = field(default_factory=dict)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    db_wait_seconds: float = 300.0  # how long to wait for an unreachable Neo4j before giving up
+    db_uri: str = "the database"  # named in the waiting message
 
     @property
     def lease_ms(self) -> int:
@@ -79,6 +81,7 @@ class Stage:
     def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions):
         self.driver, self.database, self.backend, self.opt = driver, database, backend, options
         self.model = backend.model_id
+        self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
         self._images: dict[str, object] = {}
 
     # helpers ----------------------------------------------------------------------------------
@@ -127,14 +130,14 @@ class Stage:
         started = time.perf_counter()
         pv, text_only = self.opt.prompt_version, self.opt.text_only
         if not text_only:
-            for reason, n in read(self.driver, self.database, q.count_products_without_image,
+            for reason, n in self.db.read(q.count_products_without_image,
                                   self.model, pv).items():
                 result.skip(reason, n)
-        total = read(self.driver, self.database, q.count_feature_work, self.model, pv, text_only)
+        total = self.db.read(q.count_feature_work, self.model, pv, text_only)
         decoding = self.opt.decoding["features"]
 
         def claim(exclude, want):
-            return write(self.driver, self.database, q.claim_feature_batch, self.opt.owner, self.model, pv,
+            return self.db.write(q.claim_feature_batch, self.opt.owner, self.model, pv,
                          text_only, exclude, want, self.opt.lease_ms)
 
         def work(units, res, exclude):
@@ -166,14 +169,14 @@ class Stage:
                     else:
                         res.fail("empty output")
                         exclude.append(u["asin"])
-            written = write(self.driver, self.database, q.write_features, rows, self.opt.owner,
+            written = self.db.write(q.write_features, rows, self.opt.owner,
                             self.provenance(decoding)) if rows else []
             res.done += len(written)
             if len(written) < len(rows):
                 res.skip("lease lost to another worker", len(rows) - len(written))
             leftover = [u["asin"] for u in units if u["asin"] not in set(written)]
             if leftover:
-                write(self.driver, self.database, q.release_features, leftover, self.opt.owner)
+                self.db.write(q.release_features, leftover, self.opt.owner)
             return len(units)
 
         self._loop(result, claim, work, total, lambda u: 1)
@@ -185,9 +188,9 @@ class Stage:
         result = StageResult("intentions")
         started = time.perf_counter()
         pv, rels, text_only = self.opt.prompt_version, self.opt.relations, self.opt.text_only
-        for reason, n in read(self.driver, self.database, q.count_pairs_not_ready, text_only).items():
+        for reason, n in self.db.read(q.count_pairs_not_ready, text_only).items():
             result.skip(reason, n * len(rels))
-        total = read(self.driver, self.database, q.count_intention_work, self.model, pv, rels, text_only)
+        total = self.db.read(q.count_intention_work, self.model, pv, rels, text_only)
         decoding = self.opt.decoding["intentions"]
         budget = {"units": self.opt.limit}
         # A claim takes whole pairs (every missing relation of a pair shares its stacked image):
@@ -195,7 +198,7 @@ class Stage:
         pairs_per_batch = max(1, self.opt.batch_size // max(1, len(rels)))
 
         def claim(exclude, want):
-            return write(self.driver, self.database, q.claim_pair_batch, self.opt.owner, self.model, pv, rels,
+            return self.db.write(q.claim_pair_batch, self.opt.owner, self.model, pv, rels,
                          text_only, exclude, max(1, min(pairs_per_batch, want)), self.opt.lease_ms)
 
         def work(units, res, exclude):
@@ -244,7 +247,7 @@ class Stage:
                     })
             pairs = [{"a": u["asinA"], "b": u["asinB"]} for u in units]
             held_before = len(rows)
-            written = write(self.driver, self.database, q.write_intention_batch, rows, pairs, self.opt.owner)
+            written = self.db.write(q.write_intention_batch, rows, pairs, self.opt.owner)
             res.done += written
             if written < held_before:
                 res.skip("lease lost to another worker", held_before - written)
@@ -259,11 +262,11 @@ class Stage:
         result = StageResult("filter")
         started = time.perf_counter()
         rels, text_only = self.opt.relations, self.opt.text_only
-        total = read(self.driver, self.database, q.count_filter_work, rels)
+        total = self.db.read(q.count_filter_work, rels)
         decoding = self.opt.decoding["filter"]
 
         def claim(exclude, want):
-            return write(self.driver, self.database, q.claim_filter_batch, self.opt.owner, rels, exclude, want,
+            return self.db.write(q.claim_filter_batch, self.opt.owner, rels, exclude, want,
                          self.opt.lease_ms)
 
         def work(units, res, exclude):
@@ -294,23 +297,59 @@ class Stage:
                     verdict = parse_verdict(raw)
                     rows.append({"id": u["id"], "status": verdict.status, "rationale": verdict.rationale,
                                  "raw": raw})
-            written = write(self.driver, self.database, q.write_verdicts, rows, self.opt.owner,
+            written = self.db.write(q.write_verdicts, rows, self.opt.owner,
                             self.provenance(decoding)) if rows else []
             res.done += len(written)
             if len(written) < len(rows):
                 res.skip("lease lost to another worker", len(rows) - len(written))
             leftover = [u["id"] for u in units if u["id"] not in set(written)]
             if leftover:
-                write(self.driver, self.database, q.release_filter, leftover, self.opt.owner)
+                self.db.write(q.release_filter, leftover, self.opt.owner)
             return len(units)
 
         self._loop(result, claim, work, total, lambda u: 1)
         result.seconds = time.perf_counter() - started
         return result
 
+    def release_dead_leases(self) -> int:
+        """Free the leases of workers on this host whose process is gone (killed with -9, say).
+
+        Without this a re-run right after a crash would find those units leased, skip them and
+        finish with work missing until the leases expire.
+        """
+        host = socket.gethostname()
+        dead = [o for o in self.db.read(q.live_lease_owners) if _dead_local_owner(o, host)]
+        return self.db.write(q.drop_leases, dead) if dead else 0
+
     def run(self, stage: str) -> StageResult:
+        self.release_dead_leases()
         return {"features": self.run_features, "intentions": self.run_intentions,
                 "filter": self.run_filter}[stage]()
+
+
+def _dead_local_owner(owner: str, host: str) -> bool:
+    """Owner ids are host:pid:nonce; only a process on this host can be checked."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def clean_features(raw: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 
+from graph.driver import database_unavailable
 from mindkb.settings import Settings
 
 T = TypeVar("T")
@@ -19,27 +21,48 @@ def make_async_driver(settings: Settings) -> AsyncDriver:
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.password()),
         connection_timeout=settings.neo4j_connect_timeout,
-        max_transaction_retry_time=10.0,
+        max_transaction_retry_time=min(settings.neo4j_tx_retry_seconds, 10.0),  # a down server fails in ~10 s
         notifications_min_severity="OFF",
         user_agent="mind-kb-api",
     )
 
 
-class AsyncGraph:
-    """One managed transaction per call; `round_trips` counts them."""
+class GraphUnavailable(Exception):
+    """The database is down or did not answer in time; safe to show to a client."""
 
-    def __init__(self, driver: AsyncDriver, database: str):
+
+class AsyncGraph:
+    """One managed transaction per call, bounded by `timeout` seconds; `round_trips` counts them."""
+
+    def __init__(self, driver: AsyncDriver, database: str, timeout: float | None = None):
         self.driver = driver
         self.database = database
+        self.timeout = timeout
         self.round_trips = 0
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(call, self.timeout)
+        except TimeoutError:
+            raise GraphUnavailable("the database did not answer in time; try again shortly") from None
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise GraphUnavailable("the database is unavailable; try again shortly") from None
+            raise
 
     async def read(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         self.round_trips += 1
-        async with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as s:
-            return await s.execute_read(work, *args, **kwargs)
+        return await self._bounded(self._read(work, *args, **kwargs))
 
     async def write(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         self.round_trips += 1
+        return await self._bounded(self._write(work, *args, **kwargs))
+
+    async def _read(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        async with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as s:
+            return await s.execute_read(work, *args, **kwargs)
+
+    async def _write(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         async with self.driver.session(database=self.database) as s:
             return await s.execute_write(work, *args, **kwargs)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from mindkb.errors import MindError
 from mindkb.settings import Settings
@@ -26,7 +28,7 @@ def make_driver(settings: Settings) -> Driver:
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.password()),
         connection_timeout=settings.neo4j_connect_timeout,
-        max_transaction_retry_time=30.0,
+        max_transaction_retry_time=settings.neo4j_tx_retry_seconds,
         notifications_min_severity="OFF",
         user_agent="mind-kb",
     )
@@ -101,6 +103,62 @@ def write_batches(
             session.execute_write(work, batch)
             written += len(batch)
     return written
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The server is down, restarting or unreachable: worth waiting for, unlike a Cypher or auth error."""
+    if isinstance(exc, (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
+                        neo4j_errors.DatabaseUnavailable, ConnectionError)):
+        return True
+    # While restarting, the system database answers before the default one is back.
+    code = getattr(exc, "code", None) or ""
+    return isinstance(exc, neo4j_errors.Neo4jError) and ("DatabaseNotFound" in code or "Unavailable" in code)
+
+
+@dataclass
+class Patient:
+    """`read`/`write` that wait for an unreachable database with exponential back-off (tenacity).
+
+    The driver already retries one transaction for a short while; this outer loop covers a server
+    that is down for longer (a restart), says on stderr what it waits for, and gives up with one
+    line after `wait_seconds` in total.
+    """
+
+    driver: Driver
+    database: str
+    uri: str
+    wait_seconds: float
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception(database_unavailable),
+            wait=wait_exponential(multiplier=0.5, min=0.5, max=10.0),
+            stop=stop_after_delay(self.wait_seconds),
+            before_sleep=self._say_waiting,
+            retry_error_callback=self._give_up,
+        )
+
+    def _say_waiting(self, state: RetryCallState) -> None:
+        import sys
+
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        sys.stderr.write(
+            f"mind: waiting for Neo4j at {self.uri} ({type(exc).__name__}); attempt {state.attempt_number}, "
+            f"next try in {delay:.1f}s, giving up after {self.wait_seconds:.0f}s (MIND_DB_WAIT_SECONDS)\n")
+        sys.stderr.flush()
+
+    def _give_up(self, state: RetryCallState):
+        exc = state.outcome.exception() if state.outcome else None
+        raise MindError(
+            f"Neo4j at {self.uri} stayed unreachable for {self.wait_seconds:.0f}s (MIND_DB_WAIT_SECONDS): "
+            f"{_first_line(exc) if exc else 'no answer'}; committed work is kept, re-run to continue")
+
+    def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self._retrying()(read, self.driver, self.database, work, *args, **kwargs)
+
+    def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self._retrying()(write, self.driver, self.database, work, *args, **kwargs)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -31,14 +31,16 @@ _PAIR_READY = (
 
 
 def feature_candidates(tx: ManagedTransaction, model: str, pv: str, text_only: bool, exclude: list[str],
-                       limit: int) -> list[str]:
-    """Asins that need features and are not leased (no lock: `claim_features` re-checks)."""
+                       limit: int, owner: str = "") -> list[str]:
+    """Asins that need features and are not leased, or leased by `owner` itself (a claim whose answer
+    was lost to a dropped connection); no lock: `claim_features` re-checks."""
     result = tx.run(
         f"MATCH (p:Product) WHERE NOT {_FEATURED} AND ($textOnly OR {_USABLE_IMAGE}) "
-        "AND (p.featuresLeaseUntil IS NULL OR p.featuresLeaseUntil < timestamp()) "
+        "AND (p.featuresLeaseUntil IS NULL OR p.featuresLeaseUntil < timestamp() "
+        "     OR p.featuresLeaseOwner = $owner) "
         "AND NOT p.asin IN $exclude "
         "RETURN p.asin AS asin LIMIT $limit",
-        model=model, pv=pv, textOnly=text_only, exclude=exclude, limit=limit,
+        model=model, pv=pv, textOnly=text_only, exclude=exclude, limit=limit, owner=owner,
     )
     return [r["asin"] for r in result]
 
@@ -105,15 +107,15 @@ def count_products_without_image(tx: ManagedTransaction, model: str, pv: str) ->
 
 
 def pair_candidates(tx: ManagedTransaction, model: str, pv: str, relations: list[str], text_only: bool,
-                    exclude: list[str], limit: int) -> list[dict]:
+                    exclude: list[str], limit: int, owner: str = "") -> list[dict]:
     result = tx.run(
         "MATCH (a:Product)-[c:CO_BUY]->(b:Product) "
         f"WHERE {_PAIR_READY} "
-        "AND (c.intentLeaseUntil IS NULL OR c.intentLeaseUntil < timestamp()) "
+        "AND (c.intentLeaseUntil IS NULL OR c.intentLeaseUntil < timestamp() OR c.intentLeaseOwner = $owner) "
         "AND NOT (a.asin + '|' + b.asin) IN $exclude "
         f"WITH a, b, {_MISSING_RELATIONS} AS missing WHERE size(missing) > 0 "
         "RETURN a.asin AS a, b.asin AS b LIMIT $limit",
-        model=model, pv=pv, relations=relations, textOnly=text_only, exclude=exclude, limit=limit,
+        model=model, pv=pv, relations=relations, textOnly=text_only, exclude=exclude, limit=limit, owner=owner,
     )
     return [r.data() for r in result]
 
@@ -170,12 +172,14 @@ def count_pairs_not_ready(tx: ManagedTransaction, text_only: bool) -> dict[str, 
 # --- filter -----------------------------------------------------------------------------------
 
 
-def filter_candidates(tx: ManagedTransaction, relations: list[str], exclude: list[str], limit: int) -> list[str]:
+def filter_candidates(tx: ManagedTransaction, relations: list[str], exclude: list[str], limit: int,
+                      owner: str = "") -> list[str]:
     result = tx.run(
         "MATCH (i:Intention) WHERE i.status = 'GENERATED' AND i.relation IN $relations "
-        "AND (i.filterLeaseUntil IS NULL OR i.filterLeaseUntil < timestamp()) AND NOT i.id IN $exclude "
+        "AND (i.filterLeaseUntil IS NULL OR i.filterLeaseUntil < timestamp() OR i.filterLeaseOwner = $owner) "
+        "AND NOT i.id IN $exclude "
         "RETURN i.id AS id LIMIT $limit",
-        relations=relations, exclude=exclude, limit=limit,
+        relations=relations, exclude=exclude, limit=limit, owner=owner,
     )
     return [r["id"] for r in result]
 
@@ -232,19 +236,19 @@ def count_filter_work(tx: ManagedTransaction, relations: list[str]) -> int:
 
 def claim_feature_batch(tx: ManagedTransaction, owner: str, model: str, pv: str, text_only: bool,
                         exclude: list[str], limit: int, lease_ms: int) -> tuple[int, list[dict]]:
-    asins = feature_candidates(tx, model, pv, text_only, exclude, limit)
+    asins = feature_candidates(tx, model, pv, text_only, exclude, limit, owner)
     return len(asins), (claim_features(tx, asins, owner, model, pv, lease_ms) if asins else [])
 
 
 def claim_pair_batch(tx: ManagedTransaction, owner: str, model: str, pv: str, relations: list[str],
                      text_only: bool, exclude: list[str], limit: int, lease_ms: int) -> tuple[int, list[dict]]:
-    pairs = pair_candidates(tx, model, pv, relations, text_only, exclude, limit)
+    pairs = pair_candidates(tx, model, pv, relations, text_only, exclude, limit, owner)
     return len(pairs), (claim_pairs(tx, pairs, owner, model, pv, relations, lease_ms) if pairs else [])
 
 
 def claim_filter_batch(tx: ManagedTransaction, owner: str, relations: list[str], exclude: list[str],
                        limit: int, lease_ms: int) -> tuple[int, list[dict]]:
-    ids = filter_candidates(tx, relations, exclude, limit)
+    ids = filter_candidates(tx, relations, exclude, limit, owner)
     return len(ids), (claim_filter(tx, ids, owner, lease_ms) if ids else [])
 
 
@@ -255,3 +259,43 @@ def write_intention_batch(tx: ManagedTransaction, rows: list[dict], pairs: list[
     held = {(p["a"], p["b"]) for p in release_pairs(tx, pairs, owner)}
     mine = [r for r in rows if (r["asinA"], r["asinB"]) in held]
     return merge_intentions(tx, mine) if mine else 0
+
+
+# --- leases of workers that died (kill -9, power loss) ------------------------------------------
+
+
+def live_lease_owners(tx: ManagedTransaction) -> list[str]:
+    """Owners of leases that have not expired yet, over the three kinds of unit."""
+    result = tx.run(
+        "CALL { MATCH (p:Product) WHERE p.featuresLeaseUntil >= timestamp() RETURN p.featuresLeaseOwner AS owner "
+        "UNION MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseUntil >= timestamp() RETURN c.intentLeaseOwner AS owner "
+        "UNION MATCH (i:Intention) WHERE i.filterLeaseUntil >= timestamp() RETURN i.filterLeaseOwner AS owner } "
+        "RETURN DISTINCT owner"
+    )
+    return [r["owner"] for r in result if r["owner"]]
+
+
+def drop_feature_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    return tx.run(
+        "MATCH (p:Product) WHERE p.featuresLeaseOwner IN $owners "
+        "REMOVE p.featuresLeaseOwner, p.featuresLeaseUntil RETURN count(p) AS n", owners=owners,
+    ).single()["n"]
+
+
+def drop_pair_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    return tx.run(
+        "MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseOwner IN $owners "
+        "REMOVE c.intentLeaseOwner, c.intentLeaseUntil RETURN count(c) AS n", owners=owners,
+    ).single()["n"]
+
+
+def drop_filter_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    return tx.run(
+        "MATCH (i:Intention) WHERE i.filterLeaseOwner IN $owners "
+        "REMOVE i.filterLeaseOwner, i.filterLeaseUntil RETURN count(i) AS n", owners=owners,
+    ).single()["n"]
+
+
+def drop_leases(tx: ManagedTransaction, owners: list[str]) -> int:
+    """Release every lease of `owners` (workers known to be dead); one transaction."""
+    return sum(f(tx, owners) for f in (drop_feature_leases, drop_pair_leases, drop_filter_leases))

@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     )
     recommend_product_pool: int = Field(50, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_PRODUCT_POOL"))
 
+    # --- reliability: waiting for the database, bounding API calls ----------------------------
+    neo4j_tx_retry_seconds: float = Field(
+        30.0, ge=0, le=3600, validation_alias=_env("MIND_NEO4J_TX_RETRY_SECONDS"))  # driver's own retry of one tx
+    db_wait_seconds: float = Field(
+        300.0, ge=0, le=7 * 24 * 3600, validation_alias=_env("MIND_DB_WAIT_SECONDS"))  # workers wait this long for Neo4j
+    api_db_timeout: float = Field(
+        60.0, gt=0, le=600, validation_alias=_env("MIND_API_DB_TIMEOUT"))  # one API database call: a hung server
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_API_MAX_BODY_BYTES"))  # POST /graphql
+
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
