@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     )
     recommend_product_pool: int = Field(50, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_PRODUCT_POOL"))
 
+    # --- eval (area: eval): IntentionQA evaluation and the SFT export ------------------------
+    eval_llm_max_new_tokens: int = Field(8, ge=1, le=256, validation_alias=_env("MIND_EVAL_LLM_MAX_NEW_TOKENS"))
+    export_max_records: int = Field(
+        10_000_000, ge=1, le=100_000_000, validation_alias=_env("MIND_EXPORT_MAX_RECORDS")
+    )
+
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
