@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from graph import queries
 from graph.aio import AsyncGraph
+from mindkb.ids import pair_key
 from mindkb.settings import Settings
 
 ACCEPTED = ["ACCEPTED"]
@@ -63,12 +64,17 @@ class Candidate:
 async def recommend(
     graph: AsyncGraph, settings: Settings, embedding: list[float], k: int,
     context: str | None, candidates: list[str] | None,
+    exclude_intentions: frozenset[str] = frozenset(), exclude_pairs: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[Candidate]:
+    """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order); used by
+    `mind eval intentionqa --mode kb` so a question's own pair is not known."""
     evidence_rows = await graph.read(
-        queries.intention_evidence, embedding, settings.recommend_intention_pool, ACCEPTED)
+        queries.intention_evidence, embedding, settings.recommend_intention_pool + len(exclude_intentions), ACCEPTED)
     intention_score: dict[str, float] = {}
     evidence: dict[str, list[dict]] = {}
     for row in evidence_rows:  # best first
+        if row["i"]["id"] in exclude_intentions:
+            continue
         s = cosine(row["score"])
         for asin in row["asins"]:
             intention_score.setdefault(asin, s)
@@ -79,7 +85,8 @@ async def recommend(
     indirect: set[str] = set()
     if context is not None:
         comp = await graph.read(queries.complements, context, SIMILAR_TO_CONTEXT)
-        direct, indirect = set(comp["direct"]), set(comp["indirect"]) - set(comp["direct"])
+        direct = {a for a in comp["direct"] if pair_key(context, a) not in exclude_pairs}
+        indirect = set(comp["indirect"]) - direct
 
     if candidates is not None:
         pool = list(dict.fromkeys(candidates))

@@ -64,6 +64,9 @@ class ImportedIntention:
     rationale: str | None
     source: str
     raw_text: str | None = None
+    # Other products the record names (IntentionQA task 2: the distractor options), as
+    # (asin, name); loaded as products without any co-buy link so a benchmark can rank them.
+    extra_products: tuple[tuple[str, str | None], ...] = ()
 
     def row(self) -> dict:
         iid = intention_id(self.asin_a, self.asin_b, self.relation, self.source, PROMPT_VERSION, self.text)
@@ -142,7 +145,22 @@ def parse_intentionqa(data: dict) -> ImportedIntention:
     if not text:
         raise IntentionRecordError("empty assertion after 'because'")
     return ImportedIntention(asin_a, asin_b, clean_text(data.get("item_a_name")), clean_text(data.get("item_b_name")),
-                             relation_from_text(text), text, "ACCEPTED", None, "intentionqa", assertion)
+                             relation_from_text(text), text, "ACCEPTED", None, "intentionqa", assertion,
+                             _distractor_products(data))
+
+
+def _distractor_products(data: dict) -> tuple[tuple[str, str | None], ...]:
+    """Task-2 records name their distractor products (`distractors_product` beside
+    `distractors_id`); task-1 records' distractors are other questions, not products."""
+    names, ids = data.get("distractors_product"), data.get("distractors_id")
+    if not isinstance(names, list) or not isinstance(ids, list) or len(names) != len(ids):
+        return ()
+    out = []
+    for raw_id, name in zip(ids[:10], names[:10]):
+        asin = valid_asin(raw_id)
+        if asin is not None:
+            out.append((asin, clean_text(name) if isinstance(name, str) else None))
+    return tuple(out)
 
 
 def parse_jsonl(data: dict) -> ImportedIntention:
@@ -213,7 +231,7 @@ def import_intentions(driver: Driver, settings: Settings, path: Path, fmt: str, 
             except IntentionRecordError as exc:
                 quarantine.add(path, record.line, str(exc), record.raw)
                 continue
-            for asin, name in ((item.asin_a, item.name_a), (item.asin_b, item.name_b)):
+            for asin, name in ((item.asin_a, item.name_a), (item.asin_b, item.name_b), *item.extra_products):
                 if asin not in products or (name and not products[asin]["title"]):
                     products[asin] = {"asin": asin, "title": name}
             a, b = pair_key(item.asin_a, item.asin_b)

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         1_048_576, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_API_MAX_BODY_BYTES"))  # POST /graphql
 
+    # --- eval (area: eval): IntentionQA evaluation and the SFT export ------------------------
+    eval_llm_max_new_tokens: int = Field(8, ge=1, le=256, validation_alias=_env("MIND_EVAL_LLM_MAX_NEW_TOKENS"))
+    export_max_records: int = Field(
+        10_000_000, ge=1, le=100_000_000, validation_alias=_env("MIND_EXPORT_MAX_RECORDS")
+    )
+
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:

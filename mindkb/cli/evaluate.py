@@ -2,17 +2,97 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from mindkb.cli.stub import stub
+from mindkb.cli.common import JsonOption, database
+from mindkb.output import emit
 
 eval_app = typer.Typer(help="Evaluate on benchmarks.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True)
-stub(eval_app, "intentionqa", "eval intentionqa", "Score IntentionQA task 1 or 2")
-stub(export_app, "sft", "export sft", "Accepted intentions as instruction-tuning records")
+
+
+@eval_app.command("intentionqa")
+def intentionqa(
+    task: int = typer.Option(..., "--task", help="1 (intention understanding) or 2 (intention utilisation)."),
+    data: Path = typer.Option(..., "--data", help="The benchmark's JSON lines (e.g. ../shared/intentionqa/task1.dev.jsonl)."),
+    mode: str = typer.Option(..., "--mode", help="embedding | kb | llm"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N complete questions."),
+    exclude_eval_pairs: bool = typer.Option(
+        True, "--exclude-eval-pairs/--no-exclude-eval-pairs",
+        help="kb mode: withhold each question's own pair's facts and any fact whose text is an option."),
+    model: Optional[str] = typer.Option(None, "--model", help="llm mode: a local model folder (or the served model's name)."),
+    backend: str = typer.Option("transformers", "--backend", help="llm mode: transformers | openai"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="llm mode, openai backend: e.g. http://localhost:8000/v1"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
+    device: str = typer.Option("auto", "--device", help="llm mode, transformers: auto | cpu | cuda[:N]"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, max=512, help="llm mode, transformers: prompts per batch."),
+    quarantine: Optional[Path] = typer.Option(None, "--quarantine", help="Where malformed question lines go."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Score IntentionQA task 1 or 2: accuracy overall and per relation (questions with < 4 options skipped)."""
+    from evaluation.intentionqa import LlmOptions, evaluate
+    from ingest.quarantine import Quarantine, default_path
+    from mindkb.errors import BadInput
+    from mindkb.settings import get_settings
+
+    if task not in (1, 2):
+        raise BadInput("--task must be 1 or 2")
+    settings = get_settings()
+    q = Quarantine(quarantine or default_path(settings, f"eval-task{task}"))
+    try:
+        summary = evaluate(settings, task, data, mode, q, limit, exclude_eval_pairs,
+                           LlmOptions(model, backend, base_url, api_key, device, batch_size))
+    finally:
+        q.close()
+    emit(summary, as_json)
+
+
+def stats(
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw preserve rate per relation to this PNG."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Counts per relation and status, filter preserve rates (the paper's Table 1 and Figure 5)."""
+    from evaluation import stats as kb_stats
+
+    with database() as (settings, driver):
+        result = kb_stats.collect(driver, settings.neo4j_database)
+    if plot is not None:
+        kb_stats.plot(result, plot)
+        result["plot"] = str(plot)
+    if not as_json:
+        sys.stdout.write(kb_stats.table(result) + "\n")
+        if plot is not None:
+            sys.stdout.write(f"plot: {plot}\n")
+        return
+    emit(result, as_json)
+
+
+@export_app.command("sft")
+def sft(
+    out: Path = typer.Option(..., "--out", help="The train JSON-lines file (the holdout goes beside it)."),
+    relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
+    max_per_pair: Optional[int] = typer.Option(None, "--max-per-pair", min=1, help="At most N intentions per co-buy pair."),
+    holdout_fraction: float = typer.Option(0.0, "--holdout-fraction", min=0.0, max=0.99,
+                                           help="Share of co-buy pairs written to FILE.holdout.jsonl instead."),
+    seed: int = typer.Option(0, "--seed", help="Changes which pairs are held out."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Accepted intentions as instruction-tuning records, deterministic, split by co-buy pair."""
+    from evaluation.sft import export
+    from mindkb.relations import parse_relations
+
+    chosen = parse_relations(relations)
+    with database() as (settings, driver):
+        summary = export(driver, settings.neo4j_database, out, chosen, max_per_pair, holdout_fraction, seed,
+                         settings.export_max_records)
+    emit(summary, as_json)
 
 
 def register(app: typer.Typer) -> None:
-    stub(app, "stats", "stats", "Counts per relation and status, preserve rates")
+    app.command("stats")(stats)
     app.add_typer(eval_app, name="eval")
     app.add_typer(export_app, name="export")

@@ -1,0 +1,1 @@
+"""Evaluation on IntentionQA, knowledge-base statistics and the instruction-tuning export."""

@@ -1,0 +1,68 @@
+"""What the `kb` mode may not use for a question: its own co-buy pair's facts, and any fact whose
+text is one of its options (the benchmark draws task-1 distractors from other pairs' intentions,
+so recognising an option as another pair's known fact would score the benchmark's construction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neo4j import Driver
+
+from evaluation.questions import Question, strip_because
+from graph.driver import read
+from graph.evaluation import intention_ids_for_pairs, intention_ids_for_texts
+from mindkb.ids import pair_key
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    intention_ids: frozenset[str] = frozenset()
+    pairs: frozenset[tuple[str, str]] = frozenset()  # canonical (pair_key) order
+
+
+@dataclass
+class Exclusions:
+    by_question: dict[str, Exclusion] = field(default_factory=dict)
+
+    def __getitem__(self, q: Question) -> Exclusion:
+        return self.by_question.get(_key(q), Exclusion())
+
+    @property
+    def facts(self) -> int:
+        """Distinct KB facts withheld from at least one question."""
+        return len(set().union(*(e.intention_ids for e in self.by_question.values())))
+
+    @property
+    def pairs(self) -> int:
+        return len(set().union(*(e.pairs for e in self.by_question.values())))
+
+
+def _key(q: Question) -> str:
+    return f"{q.task}\x1f{q.id}\x1f{q.asin_a}\x1f{q.asin_b}\x1f{q.intention}"
+
+
+def option_fact_text(text: str) -> str:
+    return strip_because(text).lower().strip()
+
+
+def build_exclusions(driver: Driver, database: str, questions: list[Question], batch: int = 500) -> Exclusions:
+    """Look up, in a few batched reads, the facts each question must not see."""
+    pairs = sorted({pair_key(q.asin_a, q.asin_b) for q in questions})
+    texts = sorted({option_fact_text(t) for q in questions for t in q.options.values()})
+    by_pair: dict[tuple[str, str], set[str]] = {}
+    for i in range(0, len(pairs), batch):
+        for row in read(driver, database, intention_ids_for_pairs, [list(p) for p in pairs[i:i + batch]]):
+            by_pair[(row["a"], row["b"])] = set(row["ids"])
+    by_text: dict[str, set[str]] = {}
+    for i in range(0, len(texts), batch):
+        for row in read(driver, database, intention_ids_for_texts, texts[i:i + batch]):
+            by_text.setdefault(row["text"], set()).update(row["ids"])
+    out = Exclusions()
+    for q in questions:
+        pair = pair_key(q.asin_a, q.asin_b)
+        ids = set(by_pair.get(pair, ()))
+        for t in q.options.values():
+            ids |= by_text.get(option_fact_text(t), set())
+        out.by_question[_key(q)] = Exclusion(frozenset(ids), frozenset({pair}))
+    return out
