@@ -8,6 +8,7 @@ COPY ingest ./ingest
 COPY generation ./generation
 COPY graph ./graph
 COPY api ./api
+COPY evaluation ./evaluation
 RUN pip install --no-cache-dir -c requirements.lock .
 ENV MIND_DATA_DIR=/data MIND_CACHE_DIR=/cache
 VOLUME ["/data", "/cache"]
