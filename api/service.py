@@ -11,6 +11,7 @@ Cosines are raw ([-1, 1]); Neo4j's normalised scores s in [0, 1] are mapped back
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from graph import queries
@@ -23,16 +24,33 @@ SIMILAR_TO_CONTEXT = 10
 
 
 class Embedder:
-    """The sentence model, loaded once; encoding runs in a worker thread to keep the loop free."""
+    """The sentence model, loaded once; encoding runs in a worker thread to keep the loop free.
 
-    def __init__(self, model, name: str):
+    Recent texts' vectors are kept (LRU, `cache` entries): a repeated query costs no encode.
+    """
+
+    def __init__(self, model, name: str, cache: int = 0):
         self.model = model
         self.name = name
+        self.cache_size = cache
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self.hits = 0
+
+    def _encode(self, text: str) -> list[float]:
+        return self.model.encode(
+            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0].tolist()
 
     async def __call__(self, text: str) -> list[float]:
-        vector = await asyncio.to_thread(
-            self.model.encode, [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return vector[0].tolist()
+        if (vector := self._cache.get(text)) is not None:
+            self._cache.move_to_end(text)
+            self.hits += 1
+            return vector
+        vector = await asyncio.to_thread(self._encode, text)
+        if self.cache_size:
+            self._cache[text] = vector
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vector
 
 
 def cosine(normalised: float | None) -> float:
@@ -53,6 +71,10 @@ async def search(
         fetch = min(fetch * 4, max_fetch)
 
 
+async def _none() -> None:
+    return None
+
+
 @dataclass
 class Candidate:
     product: dict
@@ -64,8 +86,13 @@ async def recommend(
     graph: AsyncGraph, settings: Settings, embedding: list[float], k: int,
     context: str | None, candidates: list[str] | None,
 ) -> list[Candidate]:
-    evidence_rows = await graph.read(
-        queries.intention_evidence, embedding, settings.recommend_intention_pool, ACCEPTED)
+    # The three lookups are independent: one concurrent round trip instead of three in a row.
+    evidence_rows, comp, similar = await asyncio.gather(
+        graph.read(queries.intention_evidence, embedding, settings.recommend_intention_pool, ACCEPTED),
+        graph.read(queries.complements, context, SIMILAR_TO_CONTEXT) if context is not None else _none(),
+        graph.read(queries.similar_products, embedding, settings.recommend_product_pool)
+        if candidates is None else _none(),
+    )
     intention_score: dict[str, float] = {}
     evidence: dict[str, list[dict]] = {}
     for row in evidence_rows:  # best first
@@ -77,14 +104,12 @@ async def recommend(
 
     direct: set[str] = set()
     indirect: set[str] = set()
-    if context is not None:
-        comp = await graph.read(queries.complements, context, SIMILAR_TO_CONTEXT)
+    if comp is not None:
         direct, indirect = set(comp["direct"]), set(comp["indirect"]) - set(comp["direct"])
 
     if candidates is not None:
         pool = list(dict.fromkeys(candidates))
     else:
-        similar = await graph.read(queries.similar_products, embedding, settings.recommend_product_pool)
         pool = list(dict.fromkeys([*intention_score, *similar, *sorted(direct), *sorted(indirect)]))
     pool = [a for a in pool if a != context]
 

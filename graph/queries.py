@@ -181,3 +181,13 @@ async def set_intention_status(
         id=id, status=status, note=note, curator=curator,
     )
     return rows[0]["i"] if rows else None
+
+
+async def nearest_intention_ids(tx: AsyncManagedTransaction, embedding: list[float], fetch: int) -> list[str]:
+    """Ids of the `fetch` nearest intentions by the vector index, best first (recall measurements)."""
+    return [r["id"] for r in await _rows(
+        tx,
+        f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
+        "RETURN node.id AS id ORDER BY score DESC",
+        embedding=embedding, fetch=fetch,
+    )]

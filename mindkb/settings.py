@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     )
     recommend_product_pool: int = Field(50, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_PRODUCT_POOL"))
 
+    # --- scale (area: scale): API latency at the paper's size --------------------------------
+    # One torch thread per encode: on a small, shared CPU two threads contend and a short text
+    # takes ~10x longer (docs/scale-benchmarks.md). 0 leaves torch's default.
+    api_torch_threads: int = Field(1, ge=0, le=256, validation_alias=_env("MIND_API_TORCH_THREADS"))
+    # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
+    api_embedding_cache: int = Field(4096, ge=0, le=1_000_000, validation_alias=_env("MIND_API_EMBEDDING_CACHE"))
+
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
