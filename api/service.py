@@ -59,11 +59,14 @@ def cosine(normalised: float | None) -> float:
 
 async def search(
     graph: AsyncGraph, embedding: list[float], k: int, relation: str | None, statuses: list[str] | None,
-    max_fetch: int,
+    max_fetch: int, min_fetch: int = 50,
 ) -> list[dict]:
-    """Best k hits after filtering: over-fetch 4x, then double while the filter leaves too few."""
-    unfiltered = relation is None and statuses is None
-    fetch = k if unfiltered else min(max(4 * k, 50), max_fetch)
+    """Best k hits after filtering: over-fetch 4x (at least min_fetch), then 4x while too few survive.
+
+    The over-fetch also buys recall (HNSW's own top k misses true neighbours; see
+    docs/scale-benchmarks.md), so even an unfiltered search asks for min_fetch.
+    """
+    fetch = min(max(4 * k, min_fetch), max_fetch)
     while True:
         found = await graph.read(queries.search_intentions, embedding, k, fetch, relation, statuses)
         if len(found["hits"]) >= k or found["raw"] < fetch or fetch >= max_fetch:
