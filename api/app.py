@@ -31,8 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if settings.api_torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.api_torch_threads)
         model = await asyncio.to_thread(load_sentence_model, settings.embedding_model, settings.device)
-        app.state.embedder = Embedder(model, settings.embedding_model)
+        app.state.embedder = Embedder(model, settings.embedding_model, settings.api_embedding_cache)
         app.state.driver = make_async_driver(settings)
         try:
             yield

@@ -271,7 +271,8 @@ class Query:
         embedding = await info.context.embedder(text)
         hits = await service.search(
             info.context.graph, embedding, k, relation.value if relation else None,
-            None if all_statuses else service.ACCEPTED, info.context.settings.api_search_max_fetch)
+            None if all_statuses else service.ACCEPTED, info.context.settings.api_search_max_fetch,
+            info.context.settings.api_search_min_fetch)
         return [_hit(h) for h in hits]
 
     @strawberry.field(description="Products for a purchase intention; see docs/api.md for the score.")

@@ -11,6 +11,7 @@ Cosines are raw ([-1, 1]); Neo4j's normalised scores s in [0, 1] are mapped back
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from graph import queries
@@ -24,16 +25,33 @@ SIMILAR_TO_CONTEXT = 10
 
 
 class Embedder:
-    """The sentence model, loaded once; encoding runs in a worker thread to keep the loop free."""
+    """The sentence model, loaded once; encoding runs in a worker thread to keep the loop free.
 
-    def __init__(self, model, name: str):
+    Recent texts' vectors are kept (LRU, `cache` entries): a repeated query costs no encode.
+    """
+
+    def __init__(self, model, name: str, cache: int = 0):
         self.model = model
         self.name = name
+        self.cache_size = cache
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self.hits = 0
+
+    def _encode(self, text: str) -> list[float]:
+        return self.model.encode(
+            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0].tolist()
 
     async def __call__(self, text: str) -> list[float]:
-        vector = await asyncio.to_thread(
-            self.model.encode, [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return vector[0].tolist()
+        if (vector := self._cache.get(text)) is not None:
+            self._cache.move_to_end(text)
+            self.hits += 1
+            return vector
+        vector = await asyncio.to_thread(self._encode, text)
+        if self.cache_size:
+            self._cache[text] = vector
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vector
 
 
 def cosine(normalised: float | None) -> float:
@@ -42,16 +60,23 @@ def cosine(normalised: float | None) -> float:
 
 async def search(
     graph: AsyncGraph, embedding: list[float], k: int, relation: str | None, statuses: list[str] | None,
-    max_fetch: int,
+    max_fetch: int, min_fetch: int = 50,
 ) -> list[dict]:
-    """Best k hits after filtering: over-fetch 4x, then double while the filter leaves too few."""
-    unfiltered = relation is None and statuses is None
-    fetch = k if unfiltered else min(max(4 * k, 50), max_fetch)
+    """Best k hits after filtering: over-fetch 4x (at least min_fetch), then 4x while too few survive.
+
+    The over-fetch also buys recall (HNSW's own top k misses true neighbours; see
+    docs/scale-benchmarks.md), so even an unfiltered search asks for min_fetch.
+    """
+    fetch = min(max(4 * k, min_fetch), max_fetch)
     while True:
         found = await graph.read(queries.search_intentions, embedding, k, fetch, relation, statuses)
         if len(found["hits"]) >= k or found["raw"] < fetch or fetch >= max_fetch:
             return found["hits"]
         fetch = min(fetch * 4, max_fetch)
+
+
+async def _none() -> None:
+    return None
 
 
 @dataclass
@@ -68,8 +93,14 @@ async def recommend(
 ) -> list[Candidate]:
     """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order); used by
     `mind eval intentionqa --mode kb` so a question's own pair is not known."""
-    evidence_rows = await graph.read(
-        queries.intention_evidence, embedding, settings.recommend_intention_pool + len(exclude_intentions), ACCEPTED)
+    # The three lookups are independent: one concurrent round trip instead of three in a row.
+    evidence_rows, comp, similar = await asyncio.gather(
+        graph.read(queries.intention_evidence, embedding,
+                   settings.recommend_intention_pool + len(exclude_intentions), ACCEPTED),
+        graph.read(queries.complements, context, SIMILAR_TO_CONTEXT) if context is not None else _none(),
+        graph.read(queries.similar_products, embedding, settings.recommend_product_pool)
+        if candidates is None else _none(),
+    )
     intention_score: dict[str, float] = {}
     evidence: dict[str, list[dict]] = {}
     for row in evidence_rows:  # best first
@@ -83,15 +114,13 @@ async def recommend(
 
     direct: set[str] = set()
     indirect: set[str] = set()
-    if context is not None:
-        comp = await graph.read(queries.complements, context, SIMILAR_TO_CONTEXT)
+    if comp is not None:
         direct = {a for a in comp["direct"] if pair_key(context, a) not in exclude_pairs}
         indirect = set(comp["indirect"]) - direct
 
     if candidates is not None:
         pool = list(dict.fromkeys(candidates))
     else:
-        similar = await graph.read(queries.similar_products, embedding, settings.recommend_product_pool)
         pool = list(dict.fromkeys([*intention_score, *similar, *sorted(direct), *sorted(indirect)]))
     pool = [a for a in pool if a != context]
 

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -47,6 +49,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serving(startup_s: float = 180) -> Iterator[httpx.Client]:
+    """A real `mind serve` on a free 127.0.0.1 port, healthy; yields a client bound to it."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.time() + startup_s
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.time() > deadline:
+                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-500:]}")
+                time.sleep(0.5)
+            yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def time_http(client: httpx.Client, query: str, n: int) -> list[float]:
@@ -98,27 +124,10 @@ def main() -> None:
                           wipe=args.wipe)
     build_s = round(time.perf_counter() - t0, 1)
 
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.time() + 180
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.time() > deadline:
-                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-500:]}")
-                time.sleep(0.5)
-            time_http(client, SEARCH, 3), time_http(client, RECOMMEND, 3)  # warm-up
-            search_ms = time_http(client, SEARCH, args.requests)
-            recommend_ms = time_http(client, RECOMMEND, args.requests)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serving() as client:
+        time_http(client, SEARCH, 3), time_http(client, RECOMMEND, 3)  # warm-up
+        search_ms = time_http(client, SEARCH, args.requests)
+        recommend_ms = time_http(client, RECOMMEND, args.requests)
 
     model = load_sentence_model(settings.embedding_model, settings.device)
     vectors = model.encode(TEXTS, normalize_embeddings=True).tolist()

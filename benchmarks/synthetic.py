@@ -25,6 +25,19 @@ def sentence(rng: random.Random, relation_template: str) -> str:
     return f"{relation_template} {a} and {b} on a {c} day".strip()
 
 
+def prepare_empty(driver, database: str, wipe: bool) -> None:
+    """Empty the database for a benchmark; one holding data is only wiped with `wipe=True`.
+
+    So a benchmark pointed at a real knowledge base by mistake refuses instead of deleting it.
+    """
+    present = count_nodes(driver, database, "Product") + count_nodes(driver, database, "Intention")
+    if present and not wipe:
+        raise SystemExit(f"benchmark: database {database!r} holds {present} products/intentions and the "
+                         "benchmark would delete them; use a scratch database or pass --wipe")
+    if present:
+        delete_everything(driver, database)
+
+
 def build(driver, database: str, dims: int, products: int, intentions: int, vectors: bool,
           model: str, seed: int = 7, batch: int = 2000, wipe: bool = False) -> dict:
     """Wipe the database and write the synthetic graph; random unit vectors when `vectors`.
@@ -32,13 +45,9 @@ def build(driver, database: str, dims: int, products: int, intentions: int, vect
     A database that holds data is only wiped with `wipe=True` (the scripts' --wipe), so a
     benchmark pointed at a real knowledge base by mistake refuses instead of deleting it.
     """
-    present = count_nodes(driver, database, "Product") + count_nodes(driver, database, "Intention")
-    if present and not wipe:
-        raise SystemExit(f"benchmark: database {database!r} holds {present} products/intentions and the "
-                         "benchmark would delete them; use a scratch database or pass --wipe")
+    prepare_empty(driver, database, wipe)
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
-    delete_everything(driver, database)
     apply_schema(driver, database, dims)
     asins = [f"S{n:09d}" for n in range(products)]
     write_batches(driver, database, merge_products,

@@ -58,3 +58,12 @@ def set_product_embeddings(tx: ManagedTransaction, rows: list[dict], model: str)
         "SET n.embeddingModel = $model",
         rows=rows, model=model,
     ).consume()
+
+
+def set_intention_embeddings_plain(tx: ManagedTransaction, rows: list[dict], model: str) -> None:
+    """Like set_intention_embeddings with a plain SET (stored as float64): the loader benchmark compares both."""
+    tx.run(
+        "UNWIND $rows AS row MATCH (n:Intention {id: row.key}) "
+        "SET n.embedding = row.embedding, n.embeddingModel = $model",
+        rows=rows, model=model,
+    ).consume()

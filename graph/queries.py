@@ -99,9 +99,11 @@ async def search_intentions(
         tx,
         f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
         "WITH count(*) AS raw, collect(CASE WHEN ($statuses IS NULL OR node.status IN $statuses) "
-        "AND ($relation IS NULL OR node.relation = $relation) "
-        f"THEN {{score: score, i: node {NODE}}} END) AS hits "
-        "RETURN raw, hits[..$k] AS hits",
+        "AND ($relation IS NULL OR node.relation = $relation) THEN {score: score, node: node} END) AS kept "
+        # Project properties of the k kept hits only, not of every fetched node.
+        "UNWIND CASE WHEN size(kept) = 0 THEN [null] ELSE kept[..$k] END AS hit "
+        "WITH raw, hit.score AS score, hit.node AS node "
+        f"RETURN raw, collect(CASE WHEN node IS NOT NULL THEN {{score: score, i: node {NODE}}} END) AS hits",
         embedding=embedding, k=k, fetch=fetch, relation=relation, statuses=statuses,
     )
     return rows[0] if rows else {"raw": 0, "hits": []}
@@ -181,3 +183,13 @@ async def set_intention_status(
         id=id, status=status, note=note, curator=curator,
     )
     return rows[0]["i"] if rows else None
+
+
+async def nearest_intention_ids(tx: AsyncManagedTransaction, embedding: list[float], fetch: int) -> list[str]:
+    """Ids of the `fetch` nearest intentions by the vector index, best first (recall measurements)."""
+    return [r["id"] for r in await _rows(
+        tx,
+        f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
+        "RETURN node.id AS id ORDER BY score DESC",
+        embedding=embedding, fetch=fetch,
+    )]

@@ -14,6 +14,10 @@ KNOWN_LABELS = frozenset({"Product", "Intention", "Relation", *RELATION_NAMES})
 INTENTION_VECTOR_INDEX = "intention_embedding"
 PRODUCT_VECTOR_INDEX = "product_embedding"
 
+# HNSW settings (Neo4j 5.26 defaults but for quantization): int8 quantization caps recall@10 near
+# 0.95 even with a large k (docs/scale-benchmarks.md), so vectors are indexed as float32.
+VECTOR_INDEX_CONFIG = {"quantization": False, "m": 16, "ef_construction": 100}
+
 # Static statements: labels and names here are constants of the schema, never user input.
 CONSTRAINTS = (
     "CREATE CONSTRAINT product_asin IF NOT EXISTS FOR (p:Product) REQUIRE p.asin IS UNIQUE",
@@ -39,8 +43,9 @@ def create_vector_index(tx: ManagedTransaction, name: str, label: str, dimension
     tx.run(
         f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.embedding "
         "OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, "
-        "`vector.similarity_function`: 'cosine'}}",
-        dimensions=dimensions,
+        "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: $quantization, "
+        "`vector.hnsw.m`: $m, `vector.hnsw.ef_construction`: $ef_construction}}",
+        dimensions=dimensions, **VECTOR_INDEX_CONFIG,
     ).consume()
 
 

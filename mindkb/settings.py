@@ -144,6 +144,16 @@ class Settings(BaseSettings):
         10_000_000, ge=1, le=100_000_000, validation_alias=_env("MIND_EXPORT_MAX_RECORDS")
     )
 
+    # --- scale (area: scale): API latency at the paper's size --------------------------------
+    # One torch thread per encode: on a small, shared CPU two threads contend and a short text
+    # takes ~10x longer (docs/scale-benchmarks.md). 0 leaves torch's default.
+    api_torch_threads: int = Field(1, ge=0, le=256, validation_alias=_env("MIND_API_TORCH_THREADS"))
+    # searchIntentions asks the vector index for at least this many and keeps k: HNSW's own top 10
+    # finds ~0.70 of the true ten at 316k vectors, its top 10 of 50 ~0.95, of 100 ~0.98.
+    api_search_min_fetch: int = Field(100, ge=1, le=5000, validation_alias=_env("MIND_API_SEARCH_MIN_FETCH"))
+    # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
+    api_embedding_cache: int = Field(4096, ge=0, le=1_000_000, validation_alias=_env("MIND_API_EMBEDDING_CACHE"))
+
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
