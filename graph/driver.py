@@ -6,6 +6,7 @@ transient errors and a failing batch leaves nothing behind.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,8 +140,6 @@ class Patient:
         )
 
     def _say_waiting(self, state: RetryCallState) -> None:
-        import sys
-
         exc = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         sys.stderr.write(
