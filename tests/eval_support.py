@@ -4,14 +4,13 @@ OpenAI-compatible server (a test double for the remote service only)."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from graph.driver import write
 from graph.intentions import merge_intentions
 from graph.products import merge_co_buys, merge_products
 from mindkb.ids import intention_id, pair_key
+from tests.chat_server import ChatServer
 
 
 def seed_graph(driver, database: str, products: dict[str, str], intentions: list[tuple]) -> list[dict]:
@@ -64,37 +63,8 @@ def build_tiny_causal_lm(folder: Path, words: str) -> Path:
     return folder
 
 
-class LetterServer:
+class LetterServer(ChatServer):
     """/v1/chat/completions answering `answers[i % len(answers)]` to the i-th request."""
 
     def __init__(self, answers: list[str]):
-        self.answers, self.calls, self.lock = answers, 0, threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    answer = server.answers[server.calls % len(server.answers)]
-                    server.calls += 1
-                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(lambda body: answers[(self.calls - 1) % len(answers)])

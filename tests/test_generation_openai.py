@@ -4,66 +4,33 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
 
 from generation.backends import Decoding, OpenAIBackend, Request, TransformersBackend
 from generation.stages import Stage, StageOptions
+from tests.chat_server import ChatServer
 from tests.generation_support import build_tiny, rows, seed_catalog
 
 
-class TinyServer:
+class TinyServer(ChatServer):
     """/v1/chat/completions served by the tiny model; the first `fail_first` calls answer 503."""
 
     def __init__(self, backend: TransformersBackend, fail_first: int = 0):
-        self.backend, self.fail_left, self.calls, self.bodies = backend, fail_first, 0, []
-        self.lock = threading.Lock()
-        server = self
+        self.backend, self.fail_left = backend, fail_first
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.calls += 1
-                    server.bodies.append(body)
-                    failing = server.fail_left > 0
-                    server.fail_left -= 1
-                if failing:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                content = body["messages"][0]["content"]
-                images = [Image.open(io.BytesIO(base64.b64decode(c["image_url"]["url"].split(",", 1)[1])))
-                          for c in content if c["type"] == "image_url"]
-                text = " ".join(c["text"] for c in content if c["type"] == "text")
-                with server.lock:
-                    answer = server.backend.generate(
-                        [Request(text, images)], Decoding(max_new_tokens=body["max_tokens"], seed=body["seed"]))[0]
-                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, body: dict) -> str | int:  # called under the server's lock
+        if self.fail_left > 0:
+            self.fail_left -= 1
+            return 503
+        content = body["messages"][0]["content"]
+        images = [Image.open(io.BytesIO(base64.b64decode(c["image_url"]["url"].split(",", 1)[1])))
+                  for c in content if c["type"] == "image_url"]
+        text = " ".join(c["text"] for c in content if c["type"] == "text")
+        return self.backend.generate(
+            [Request(text, images)], Decoding(max_new_tokens=body["max_tokens"], seed=body["seed"]))[0]
 
 
 @pytest.fixture(scope="module")
