@@ -106,7 +106,7 @@ async def recommend(
     for row in evidence_rows:  # best first
         if row["i"]["id"] in exclude_intentions:
             continue
-        s = cosine(row["score"])
+        s = max(0.0, cosine(row["score"]) - settings.recommend_evidence_floor)
         for asin in row["asins"]:
             intention_score.setdefault(asin, s)
             if len(evidence.setdefault(asin, [])) < EVIDENCE_PER_PRODUCT:

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     recommend_weight_complement: float = Field(
         0.1, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_COMPLEMENT")
     )
+    # Evidence counts only by how far its cosine exceeds this floor: loosely related facts add nothing.
+    recommend_evidence_floor: float = Field(
+        0.5, ge=-1, lt=1, validation_alias=_env("MIND_RECOMMEND_EVIDENCE_FLOOR")
+    )
     recommend_intention_pool: int = Field(
         100, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_INTENTION_POOL")
     )
