@@ -169,14 +169,7 @@ class Stage:
                     else:
                         res.fail("empty output")
                         exclude.append(u["asin"])
-            written = self.db.write(q.write_features, rows, self.opt.owner,
-                            self.provenance(decoding)) if rows else []
-            res.done += len(written)
-            if len(written) < len(rows):
-                res.skip("lease lost to another worker", len(rows) - len(written))
-            leftover = [u["asin"] for u in units if u["asin"] not in set(written)]
-            if leftover:
-                self.db.write(q.release_features, leftover, self.opt.owner)
+            self._commit(res, q.write_features, q.release_features, "asin", units, rows, decoding)
             return len(units)
 
         self._loop(result, claim, work, total, lambda u: 1)
@@ -297,19 +290,23 @@ class Stage:
                     verdict = parse_verdict(raw)
                     rows.append({"id": u["id"], "status": verdict.status, "rationale": verdict.rationale,
                                  "raw": raw})
-            written = self.db.write(q.write_verdicts, rows, self.opt.owner,
-                            self.provenance(decoding)) if rows else []
-            res.done += len(written)
-            if len(written) < len(rows):
-                res.skip("lease lost to another worker", len(rows) - len(written))
-            leftover = [u["id"] for u in units if u["id"] not in set(written)]
-            if leftover:
-                self.db.write(q.release_filter, leftover, self.opt.owner)
+            self._commit(res, q.write_verdicts, q.release_filter, "id", units, rows, decoding)
             return len(units)
 
         self._loop(result, claim, work, total, lambda u: 1)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _commit(self, res: StageResult, write_fn, release_fn, key: str, units: list[dict], rows: list[dict],
+                decoding: Decoding) -> None:
+        """Write a batch's results under our leases, count what another worker took, free the rest."""
+        written = set(self.db.write(write_fn, rows, self.opt.owner, self.provenance(decoding)) if rows else ())
+        res.done += len(written)
+        if len(written) < len(rows):
+            res.skip("lease lost to another worker", len(rows) - len(written))
+        leftover = [u[key] for u in units if u[key] not in written]
+        if leftover:
+            self.db.write(release_fn, leftover, self.opt.owner)
 
     def release_dead_leases(self) -> int:
         """Free the leases of workers on this host whose process is gone (killed with -9, say).

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 
-from graph.driver import database_unavailable
+from graph.driver import database_unavailable, driver_options
 from mindkb.settings import Settings
 
 T = TypeVar("T")
@@ -17,14 +17,11 @@ T = TypeVar("T")
 
 def make_async_driver(settings: Settings) -> AsyncDriver:
     """Lazy: nothing connects until the first query, so the app starts even with the database down."""
-    return AsyncGraphDatabase.driver(
-        settings.neo4j_uri,
-        auth=(settings.neo4j_user, settings.password()),
-        connection_timeout=settings.neo4j_connect_timeout,
+    return AsyncGraphDatabase.driver(settings.neo4j_uri, **driver_options(
+        settings,
         max_transaction_retry_time=min(settings.neo4j_tx_retry_seconds, 10.0),  # a down server fails in ~10 s
-        notifications_min_severity="OFF",
         user_agent="mind-kb-api",
-    )
+    ))
 
 
 class GraphUnavailable(Exception):

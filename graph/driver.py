@@ -24,15 +24,20 @@ from mindkb.settings import Settings
 T = TypeVar("T")
 
 
+def driver_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Connection settings shared by the sync driver and the API's async one."""
+    return {
+        "auth": (settings.neo4j_user, settings.password()),
+        "connection_timeout": settings.neo4j_connect_timeout,
+        "max_transaction_retry_time": settings.neo4j_tx_retry_seconds,
+        "notifications_min_severity": "OFF",
+        "user_agent": "mind-kb",
+        **overrides,
+    }
+
+
 def make_driver(settings: Settings) -> Driver:
-    return GraphDatabase.driver(
-        settings.neo4j_uri,
-        auth=(settings.neo4j_user, settings.password()),
-        connection_timeout=settings.neo4j_connect_timeout,
-        max_transaction_retry_time=settings.neo4j_tx_retry_seconds,
-        notifications_min_severity="OFF",
-        user_agent="mind-kb",
-    )
+    return GraphDatabase.driver(settings.neo4j_uri, **driver_options(settings))
 
 
 @contextmanager
@@ -58,9 +63,7 @@ def connect(settings: Settings) -> Iterator[Driver]:
 def bolt_ready(settings: Settings) -> bool:
     """True once the server answers a query; used while a local server starts."""
     try:
-        with GraphDatabase.driver(
-            settings.neo4j_uri, auth=(settings.neo4j_user, settings.password()), connection_timeout=2.0
-        ) as driver:
+        with GraphDatabase.driver(settings.neo4j_uri, **driver_options(settings, connection_timeout=2.0)) as driver:
             driver.execute_query("RETURN 1", database_=settings.neo4j_database)
         return True
     except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, neo4j_errors.DatabaseUnavailable,

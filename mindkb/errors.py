@@ -12,9 +12,3 @@ class BadInput(MindError):
 
     exit_code = 2
 
-
-class NotYetAvailable(BadInput):
-    """A command of the contract whose implementation has not landed yet."""
-
-    def __init__(self, command: str):
-        super().__init__(f"`mind {command}` is not yet available in this version")

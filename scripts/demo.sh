@@ -24,7 +24,7 @@ if [ -z "$MODEL" ]; then
 fi
 mind generate --stage all --model "$MODEL" "${GEN_ARGS[@]}" --json
 mind embed --json
-mind stats --json 2>/dev/null || true
+mind stats
 
 port=${MIND_API_PORT:-8000}
 cat >&2 <<TXT

@@ -71,22 +71,6 @@ def test_wrong_password_is_one_line_and_never_echoed(neo4j_server, cli):
     assert "definitely-wrong-pw" not in out.stderr + out.stdout
 
 
-def test_placeholder_commands_exit_2_with_one_line():
-    import typer
-    from typer.testing import CliRunner
-
-    from mindkb.cli.stub import stub
-
-    app = typer.Typer()
-    stub(app, "later", "later", "A command that lands later")
-    stub(app, "other", "other", "Another one")
-    from mindkb.errors import NotYetAvailable
-
-    result = CliRunner().invoke(app, ["later", "--anything", "x"])
-    assert isinstance(result.exception, NotYetAvailable) and result.exception.exit_code == 2
-    assert str(result.exception) == "`mind later` is not yet available in this version"
-
-
 def test_missing_java_and_maven_are_named(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("JAVA_HOME", raising=False)
