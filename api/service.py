@@ -65,7 +65,7 @@ async def search(
     """Best k hits after filtering: over-fetch 4x (at least min_fetch), then 4x while too few survive.
 
     The over-fetch also buys recall (HNSW's own top k misses true neighbours; see
-    docs/scale-benchmarks.md), so even an unfiltered search asks for min_fetch.
+    BENCHMARKS.md, "Benchmarks at the paper's scale"), so even an unfiltered search asks for min_fetch.
     """
     fetch = min(max(4 * k, min_fetch), max_fetch)
     while True:

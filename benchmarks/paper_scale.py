@@ -38,7 +38,7 @@ from benchmarks.query import RECOMMEND, SEARCH, pct, serving  # noqa: E402
 from benchmarks.synthetic import WORDS, prepare_empty, sentence  # noqa: E402
 from graph import queries  # noqa: E402
 from graph.aio import AsyncGraph, make_async_driver  # noqa: E402
-from graph.driver import chunked, connect, write_batches  # noqa: E402
+from graph.driver import connect, write_batches  # noqa: E402
 from graph.embeddings import set_intention_embeddings, set_intention_embeddings_plain, set_product_embeddings  # noqa: E402
 from graph.intentions import merge_intentions  # noqa: E402
 from graph.products import merge_co_buys, merge_products  # noqa: E402
@@ -143,11 +143,15 @@ def load(driver, database: str, kb: Synthetic, model: str, batch: int, threads: 
     timings = {}
     t0 = time.perf_counter()
     write_batches(driver, database, merge_products, kb.product_rows(), batch)
-    with driver.session(database=database) as session:
-        for start in range(0, len(kb.asins), batch):
-            rows = [{"key": k, "embedding": v} for k, v in
-                    zip(kb.asins[start:start + batch], kb.product_vecs[start:start + batch].tolist())]
+
+    def product_job(start: int) -> None:
+        rows = [{"key": k, "embedding": v} for k, v in
+                zip(kb.asins[start:start + batch], kb.product_vecs[start:start + batch].tolist())]
+        with driver.session(database=database) as session:
             session.execute_write(set_product_embeddings, rows, model)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(product_job, range(0, len(kb.asins), batch)))
     timings["products_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     write_batches(driver, database, merge_co_buys, ({"a": a, "b": b, "source": "synthetic"} for a, b in kb.pairs),
@@ -296,7 +300,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="calls per level and operation (upper bound)")
     ap.add_argument("--seconds", type=float, default=30, help="time per level and operation (upper bound)")
     ap.add_argument("--recall-queries", type=int, default=1000)
-    ap.add_argument("--recall-fetch", default="10,20,50,100", help="queryNodes k values (the API's fetch is the headline)")
+    ap.add_argument("--recall-fetch", default="10,20,50,100,150", help="queryNodes k values (the API's fetch is the headline)")
     ap.add_argument("--skip-load", action="store_true", help="the graph of the same --scale/--seed is loaded")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--wipe", action="store_true", help="allow deleting a non-empty database")

@@ -11,7 +11,7 @@ from graph.embeddings import set_intention_embeddings, set_product_embeddings
 from graph.intentions import merge_intentions
 from graph.maintenance import count_nodes, delete_everything
 from graph.products import merge_co_buys, merge_products
-from graph.schema import apply_schema
+from graph.schema import INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX, apply_schema, drop_vector_index
 from mindkb.ids import intention_id, pair_key
 from mindkb.relations import RELATIONS
 
@@ -36,6 +36,11 @@ def prepare_empty(driver, database: str, wipe: bool) -> None:
                          "benchmark would delete them; use a scratch database or pass --wipe")
     if present:
         delete_everything(driver, database)
+    # Fresh vector indexes: apply_schema then creates them with the configured HNSW settings, and a
+    # load starts from an empty index rather than one full of deleted entries.
+    with driver.session(database=database) as session:
+        for name in (INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX):
+            session.execute_write(drop_vector_index, name)
 
 
 def build(driver, database: str, dims: int, products: int, intentions: int, vectors: bool,

@@ -1,6 +1,8 @@
-"""What the `kb` mode may not use for a question: its own co-buy pair's facts, and any fact whose
-text is one of its options (the benchmark draws task-1 distractors from other pairs' intentions,
-so recognising an option as another pair's known fact would score the benchmark's construction).
+"""What the `kb` mode may not use for a question: its own co-buy pair, and any fact whose text is
+one of its options (the benchmark draws task-1 distractors from other pairs' intentions, so
+recognising an option as another pair's known fact would score the benchmark's construction).
+Stricter than that: a pair holding such a fact is withheld whole (all its facts, its co-buy
+record), so not even a distractor's sibling facts or its pair's products can give it away.
 """
 
 from __future__ import annotations
@@ -47,22 +49,30 @@ def option_fact_text(text: str) -> str:
 
 
 def build_exclusions(driver: Driver, database: str, questions: list[Question], batch: int = 500) -> Exclusions:
-    """Look up, in a few batched reads, the facts each question must not see."""
-    pairs = sorted({pair_key(q.asin_a, q.asin_b) for q in questions})
+    """Look up, in a few batched reads, the facts and pairs each question must not see."""
     texts = sorted({option_fact_text(t) for q in questions for t in q.options.values()})
-    by_pair: dict[tuple[str, str], set[str]] = {}
-    for i in range(0, len(pairs), batch):
-        for row in read(driver, database, intention_ids_for_pairs, [list(p) for p in pairs[i:i + batch]]):
-            by_pair[(row["a"], row["b"])] = set(row["ids"])
-    by_text: dict[str, set[str]] = {}
+    by_text: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
     for i in range(0, len(texts), batch):
         for row in read(driver, database, intention_ids_for_texts, texts[i:i + batch]):
-            by_text.setdefault(row["text"], set()).update(row["ids"])
+            ids, pairs = by_text.setdefault(row["text"], (set(), set()))
+            ids.update(row["ids"])
+            pairs.update(pair_key(a, b) for a, b in row["pairs"])
+    withheld: dict[str, set[tuple[str, str]]] = {}
+    for q in questions:
+        pairs = {pair_key(q.asin_a, q.asin_b)}
+        for t in q.options.values():
+            pairs |= by_text.get(option_fact_text(t), (set(), set()))[1]
+        withheld[_key(q)] = pairs
+    every_pair = sorted(set().union(*withheld.values())) if withheld else []
+    by_pair: dict[tuple[str, str], set[str]] = {}
+    for i in range(0, len(every_pair), batch):
+        for row in read(driver, database, intention_ids_for_pairs, [list(p) for p in every_pair[i:i + batch]]):
+            by_pair[pair_key(row["a"], row["b"])] = set(row["ids"])
     out = Exclusions()
     for q in questions:
-        pair = pair_key(q.asin_a, q.asin_b)
-        ids = set(by_pair.get(pair, ()))
+        pairs = withheld[_key(q)]
+        ids = set().union(*(by_pair.get(p, set()) for p in pairs))
         for t in q.options.values():
-            ids |= by_text.get(option_fact_text(t), set())
-        out.by_question[_key(q)] = Exclusion(frozenset(ids), frozenset({pair}))
+            ids |= by_text.get(option_fact_text(t), (set(), set()))[0]
+        out.by_question[_key(q)] = Exclusion(frozenset(ids), frozenset(pairs))
     return out

@@ -76,13 +76,15 @@ def _run_kb(loaded: Loaded, score: Score, encoder, settings: Settings, exclude: 
     encoder.warm(strip_because(t) for q in loaded.questions if q.task == 1 for t in q.options.values())
     with database(settings) as (settings, driver):
         exclusions = build_exclusions(driver, settings.neo4j_database, loaded.questions) if exclude else Exclusions()
-        recommender = kb_mode.Recommender(settings) if loaded.questions and loaded.questions[0].task == 2 else None
+        task1 = bool(loaded.questions) and loaded.questions[0].task == 1
+        recommender = kb_mode.Recommender(settings) if loaded.questions and not task1 else None
+        pairs = kb_mode.PairIndex(driver, settings.neo4j_database, stats) if task1 else None
         try:
             with progress(total=len(loaded.questions), desc="eval kb", unit="q") as bar:
                 for q in loaded.questions:
                     if q.task == 1:
-                        answer = kb_mode.task1_answer(driver, settings.neo4j_database, encoder, q, exclusions[q],
-                                                      config, stats)
+                        answer = kb_mode.task1_answer(driver, settings.neo4j_database, encoder, pairs, q,
+                                                      exclusions[q], config, stats)
                     else:
                         answer = recommender.answer(encoder, q, exclusions[q], stats)
                     score.add(q, answer)
@@ -92,8 +94,7 @@ def _run_kb(loaded: Loaded, score: Score, encoder, settings: Settings, exclude: 
                 recommender.close()
     return {"exclude_eval_pairs": exclude, "excluded_facts": exclusions.facts, "excluded_pairs": exclusions.pairs,
             "missing_products": stats.missing_products, "no_knowledge": stats.no_knowledge,
-            "kb": {"neighbours": config.neighbours, "pairs": config.pairs, "temperature": config.temperature,
-                   "kb_weight": config.kb_weight} if loaded.questions and loaded.questions[0].task == 1 else
+            "kb": {**config.describe(), "kb_pairs": len(pairs.pairs), "exact_scans": stats.exact_scans} if task1 else
             {"weights": {"intention": settings.recommend_weight_intention,
                          "product": settings.recommend_weight_product,
                          "complement": settings.recommend_weight_complement}}}

@@ -1,14 +1,22 @@
 """`--mode kb`: answer with the project's knowledge base, each question's own facts withheld.
 
 Task 2 goes through the API's recommendation logic (api.service.recommend) with contextAsin =
-item A and candidates = the four options' asins, the query text being "<item A> because
+item A and candidates = the four options' products, the query text being "<item A> because
 <intention>"; the option whose product ranks first is the answer.
 
-Task 1 ranks the options with the intentions of similar co-buy pairs: the products nearest to
-items A and B (product vector index) lead to their accepted intentions; each such pair is weighted
-by how alike it is to the question's pair (mean cosine of the two ends, best orientation), the
-top `pairs` kept; an option scores the weighted cosine of its text to those intentions, added
-with weight `kb_weight` to the zero-shot embedding score.
+Task 1 scores each option o for the pair (A, B) with three terms, every vector from the KB
+(product vectors of A, B and of the KB's pairs; intention vectors through the vector index):
+
+  fit(o)      = cos(o, unit(vA + vB))                          how well o describes this pair
+  typical(o)  = mean of the `hub_k` best cos(o, unit(vA' + vB')) over the KB's other pairs
+  support(o)  = sum over the `facts` accepted intentions nearest to o, softmax-weighted by their
+                cosine to o (temperature `temperature`), of how alike their pair is to (A, B)
+                (mean cosine of the two ends, best orientation)
+  score(o)    = fit(o) - hub_weight * typical(o) + fact_weight * support(o)
+
+`typical` removes the advantage of options that fit every pair (a hubness correction, as CSLS
+does for nearest-neighbour retrieval); `support` asks whether people who buy for reason o buy
+products like A and B. Withheld pairs (evaluation.exclusion) take part in neither.
 """
 
 from __future__ import annotations
@@ -19,19 +27,29 @@ from dataclasses import dataclass, field
 import numpy as np
 from neo4j import Driver
 
-from evaluation.embedding_mode import Encoder, option_scores
+from evaluation.embedding_mode import Encoder
 from evaluation.exclusion import Exclusion
 from evaluation.questions import Question, strip_because
 from graph.driver import read
-from graph.evaluation import neighbour_pair_intentions, product_vectors
+from graph.evaluation import (accepted_pairs, nearest_accepted_intentions, nearest_accepted_intentions_exact,
+                              product_vectors)
+from mindkb.ids import pair_key
+
+MAX_FETCH = 2000  # vector-index k for the nearest facts of one option (withheld ones are skipped)
 
 
 @dataclass(frozen=True)
 class KbConfig:
-    neighbours: int = 20  # products fetched per question product
-    pairs: int = 10  # most similar KB pairs kept
-    temperature: float = 0.05  # softmax temperature over pair similarity
-    kb_weight: float = 1.0
+    """Chosen on the task-1 dev file by two-fold cross-validation over pairs (BENCHMARKS.md)."""
+    hub_k: int = 10
+    hub_weight: float = 1.0
+    facts: int = 20
+    temperature: float = 0.05
+    fact_weight: float = 0.5
+
+    def describe(self) -> dict:
+        return {"hub_k": self.hub_k, "hub_weight": self.hub_weight, "facts": self.facts,
+                "temperature": self.temperature, "fact_weight": self.fact_weight}
 
 
 @dataclass
@@ -39,56 +57,106 @@ class KbStats:
     missing_products: int = 0
     no_knowledge: int = 0  # questions for which the KB had no usable fact
     facts_used: int = 0
+    exact_scans: int = 0  # options whose nearest facts needed a full scan
     vectors: dict = field(default_factory=dict)  # product vectors read so far, by asin
 
 
-def _cached_vectors(driver: Driver, database: str, asins: list[str], stats: KbStats) -> bool:
-    """Product vectors through a per-run cache (KB pairs recur across questions)."""
-    missing = [a for a in asins if a not in stats.vectors]
-    if missing:
-        found = read(driver, database, product_vectors, missing)
-        for asin in missing:
+def _unit(m: np.ndarray) -> np.ndarray:
+    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
+
+
+def _cached_vectors(driver: Driver, database: str, asins: list[str], stats: KbStats, batch: int = 1000) -> None:
+    """Product vectors through a per-run cache (KB pairs recur across questions); None if absent."""
+    missing = list(dict.fromkeys(a for a in asins if a not in stats.vectors))
+    for i in range(0, len(missing), batch):
+        chunk = missing[i:i + batch]
+        found = read(driver, database, product_vectors, chunk)
+        for asin in chunk:
             stats.vectors[asin] = np.asarray(found[asin], dtype=np.float32) if asin in found else None
-    return all(stats.vectors[a] is not None for a in asins)
 
 
-def _vectors(driver: Driver, database: str, encoder: Encoder, q: Question, stats: KbStats) -> tuple:
-    found = read(driver, database, product_vectors, [q.asin_a, q.asin_b])
+class PairIndex:
+    """The KB's pairs (those with an accepted intention) as unit(vA + vB), for `typical`."""
+
+    def __init__(self, driver: Driver, database: str, stats: KbStats):
+        pairs = [pair_key(a, b) for a, b in read(driver, database, accepted_pairs)]
+        pairs = list(dict.fromkeys(pairs))
+        _cached_vectors(driver, database, [a for p in pairs for a in p], stats)
+        self.pairs = [p for p in pairs if stats.vectors[p[0]] is not None and stats.vectors[p[1]] is not None]
+        self.row = {p: i for i, p in enumerate(self.pairs)}
+        dims = next((v.shape[0] for v in stats.vectors.values() if v is not None), 0)
+        self.vectors = (_unit(np.stack([stats.vectors[a] + stats.vectors[b] for a, b in self.pairs]))
+                        if self.pairs else np.zeros((0, dims), dtype=np.float32))
+
+    def typical(self, options: np.ndarray, withheld: frozenset, k: int) -> np.ndarray:
+        if not len(self.pairs):
+            return np.zeros(len(options), dtype=np.float32)
+        sims = options @ self.vectors.T
+        rows = [self.row[p] for p in withheld if p in self.row]
+        sims[:, rows] = -np.inf
+        k = min(k, len(self.pairs) - len(rows))
+        if k <= 0:
+            return np.zeros(len(options), dtype=np.float32)
+        return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+
+def _question_vectors(driver: Driver, database: str, encoder: Encoder, q: Question, stats: KbStats) -> tuple:
+    _cached_vectors(driver, database, [q.asin_a, q.asin_b], stats)
     out = []
     for asin, name in ((q.asin_a, q.name_a), (q.asin_b, q.name_b)):
-        if asin in found:
-            out.append(np.asarray(found[asin], dtype=np.float32))
-        else:
+        if stats.vectors.get(asin) is None:
             stats.missing_products += 1
             out.append(encoder([name])[0])
+        else:
+            out.append(stats.vectors[asin])
     return tuple(out)
 
 
-def task1_scores(driver: Driver, database: str, encoder: Encoder, q: Question, exclusion: Exclusion,
-                 config: KbConfig, stats: KbStats) -> np.ndarray:
-    base = option_scores(encoder, q)
-    va, vb = _vectors(driver, database, encoder, q, stats)
-    rows = [r for r in read(driver, database, neighbour_pair_intentions, [va.tolist(), vb.tolist()],
-                            config.neighbours) if r["id"] not in exclusion.intention_ids]
-    rows = [r for r in rows if _cached_vectors(driver, database, [r["asinA"], r["asinB"]], stats)]
-    if not rows:
+def _pair_likeness(stats: KbStats, va: np.ndarray, vb: np.ndarray, a: str, b: str) -> float | None:
+    ea, eb = stats.vectors.get(a), stats.vectors.get(b)
+    if ea is None or eb is None:
+        return None
+    return float(max((ea @ va + eb @ vb) / 2, (ea @ vb + eb @ va) / 2))
+
+
+def task1_scores(driver: Driver, database: str, encoder: Encoder, pairs: PairIndex, q: Question,
+                 exclusion: Exclusion, config: KbConfig, stats: KbStats) -> np.ndarray:
+    va, vb = _question_vectors(driver, database, encoder, q, stats)
+    texts = list(q.options.values())
+    options = encoder(texts)
+    score = options @ _unit(va + vb) - config.hub_weight * pairs.typical(options, exclusion.pairs, config.hub_k)
+    facts_of = encoder([strip_because(t) for t in texts])
+    k = min(config.facts + len(exclusion.intention_ids) + 50, MAX_FETCH)
+    by_option: list[list[dict]] = [[] for _ in texts]
+    for row in read(driver, database, nearest_accepted_intentions, facts_of.tolist(), k):
+        by_option[row["q"]].append(row)
+    found: list[list[dict]] = []
+    for i, rows in enumerate(by_option):
+        if len(rows) < k:  # the index gave up early (clusters of identical vectors): scan instead
+            rows = read(driver, database, nearest_accepted_intentions_exact, facts_of[i].tolist(), k)
+            stats.exact_scans += 1
+        found.append([r for r in rows if r["id"] not in exclusion.intention_ids
+                      and pair_key(r["asinA"], r["asinB"]) not in exclusion.pairs][:config.facts])
+    _cached_vectors(driver, database, [a for rows in found for r in rows for a in (r["asinA"], r["asinB"])], stats)
+    used = 0
+    for i, rows in enumerate(found):
+        known = [(2 * r["score"] - 1, like) for r in rows
+                 if (like := _pair_likeness(stats, va, vb, r["asinA"], r["asinB"])) is not None]
+        if not known:
+            continue
+        cos = np.array([c for c, _ in known])
+        weights = np.exp((cos - cos.max()) / config.temperature)
+        score[i] += config.fact_weight * float(weights @ np.array([like for _, like in known]) / weights.sum())
+        used += len(known)
+    if not used:
         stats.no_knowledge += 1
-        return base
-    ends_a = np.stack([stats.vectors[r["asinA"]] for r in rows])
-    ends_b = np.stack([stats.vectors[r["asinB"]] for r in rows])
-    sim = np.maximum((ends_a @ va + ends_b @ vb) / 2, (ends_a @ vb + ends_b @ va) / 2)
-    top = np.argsort(-sim, kind="stable")[:config.pairs]
-    weights = np.exp((sim[top] - sim[top].max()) / config.temperature)
-    weights /= weights.sum()
-    facts = np.asarray([rows[i]["embedding"] for i in top], dtype=np.float32)
-    options = encoder([strip_because(t) for t in q.options.values()])
-    stats.facts_used += len(top)
-    return base + config.kb_weight * ((options @ facts.T) @ weights)
+    stats.facts_used += used
+    return score
 
 
-def task1_answer(driver: Driver, database: str, encoder: Encoder, q: Question, exclusion: Exclusion,
-                 config: KbConfig, stats: KbStats) -> str:
-    scores = task1_scores(driver, database, encoder, q, exclusion, config, stats)
+def task1_answer(driver: Driver, database: str, encoder: Encoder, pairs: PairIndex, q: Question,
+                 exclusion: Exclusion, config: KbConfig, stats: KbStats) -> str:
+    scores = task1_scores(driver, database, encoder, pairs, q, exclusion, config, stats)
     return list(q.options)[int(np.argmax(scores))]
 
 

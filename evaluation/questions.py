@@ -2,7 +2,7 @@
 
 Task 1: a co-buy pair (item A, item B); options A-D are intentions ("because they both ...").
 Task 2: item A and an intention (the assertion); options A-D are product names. The gold option
-is item B; the distractors' asins come from `distractors_id`, matched to options by name.
+is item B; a distractor is the product keyed by its name (mindkb.ids.named_product_asin).
 The benchmark's `relation` is usually "all", so the relation of a question is read from the
 intention's template (mindkb.relations, as `mind import intentions` does).
 Questions with fewer than 4 options are skipped, as in the benchmark's own scorer.
@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ingest.intentions import relation_from_text
 from ingest.quarantine import Quarantine
-from ingest.records import valid_asin
+from ingest.records import clean_text, valid_asin
 from mindkb.errors import BadInput
+from mindkb.ids import named_product_asin
 from mindkb.relations import BY_NAME
 
 LETTERS = ("A", "B", "C", "D")
@@ -96,11 +97,11 @@ def parse_question(data: object, task: int) -> Question:
 
 
 def _option_asins(data: dict, q: Question) -> dict[str, str | None]:
-    """Gold option -> item B; each distractor product's name -> its asin (from distractors_id)."""
-    names = data.get("distractors_product") or []
-    ids = data.get("distractors_id") or []
-    by_name = {" ".join(str(n).split()): valid_asin(i) for n, i in zip(names, ids) if isinstance(n, str)}
-    return {letter: (q.asin_b if letter == q.gold else by_name.get(text)) for letter, text in q.options.items()}
+    """Gold option -> item B; a distractor -> the product keyed by its name, as
+    `mind import intentions --format intentionqa` loads it (the file's distractors_id do not
+    match the names, see mindkb.ids.named_product_asin)."""
+    return {letter: (q.asin_b if letter == q.gold else named_product_asin(clean_text(text) or text))
+            for letter, text in q.options.items()}
 
 
 @dataclass

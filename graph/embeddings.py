@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from neo4j import ManagedTransaction
 
+from graph.params import Rows
+
 _NEEDS = "(n.embedding IS NULL OR n.embeddingModel IS NULL OR n.embeddingModel <> $model)"
 
 
@@ -47,7 +49,7 @@ def set_intention_embeddings(tx: ManagedTransaction, rows: list[dict], model: st
         "UNWIND $rows AS row MATCH (n:Intention {id: row.key}) "
         "CALL db.create.setNodeVectorProperty(n, 'embedding', row.embedding) "
         "SET n.embeddingModel = $model",
-        rows=rows, model=model,
+        rows=Rows(rows), model=model,
     ).consume()
 
 
@@ -56,7 +58,7 @@ def set_product_embeddings(tx: ManagedTransaction, rows: list[dict], model: str)
         "UNWIND $rows AS row MATCH (n:Product {asin: row.key}) "
         "CALL db.create.setNodeVectorProperty(n, 'embedding', row.embedding) "
         "SET n.embeddingModel = $model",
-        rows=rows, model=model,
+        rows=Rows(rows), model=model,
     ).consume()
 
 
@@ -65,5 +67,5 @@ def set_intention_embeddings_plain(tx: ManagedTransaction, rows: list[dict], mod
     tx.run(
         "UNWIND $rows AS row MATCH (n:Intention {id: row.key}) "
         "SET n.embedding = row.embedding, n.embeddingModel = $model",
-        rows=rows, model=model,
+        rows=Rows(rows), model=model,
     ).consume()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from neo4j import ManagedTransaction
 
-from graph.schema import PRODUCT_VECTOR_INDEX
+from graph.schema import INTENTION_VECTOR_INDEX
 
 
 def product_vectors(tx: ManagedTransaction, asins: list[str]) -> dict[str, list[float]]:
@@ -20,19 +20,39 @@ def product_vectors(tx: ManagedTransaction, asins: list[str]) -> dict[str, list[
     return {r["asin"]: r["embedding"] for r in result}
 
 
-def neighbour_pair_intentions(tx: ManagedTransaction, vectors: list[list[float]], k: int) -> list[dict]:
-    """Accepted intentions explaining any of the k products nearest to each vector:
-    {id, embedding, asinA, asinB} (the pair's product vectors come from product_vectors, cached)."""
+def nearest_accepted_intentions(tx: ManagedTransaction, vectors: list[list[float]], k: int) -> list[dict]:
+    """Per vector (by position `q`), accepted intentions among its k nearest:
+    {q, id, asinA, asinB, score} with Neo4j's normalised cosine score, best first per vector."""
     result = tx.run(
-        "UNWIND $vectors AS v "
-        f"CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $k, v) YIELD node "
-        "WITH DISTINCT node "
-        "MATCH (i:Intention)-[:EXPLAINS]->(node) WHERE i.status = 'ACCEPTED' AND i.embedding IS NOT NULL "
-        "WITH DISTINCT i "
-        "RETURN i.id AS id, i.embedding AS embedding, i.asinA AS asinA, i.asinB AS asinB ORDER BY id",
+        "UNWIND range(0, size($vectors) - 1) AS q "
+        f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $k, $vectors[q]) YIELD node, score "
+        "WHERE node.status = 'ACCEPTED' "
+        "RETURN q, node.id AS id, node.asinA AS asinA, node.asinB AS asinB, score ORDER BY q, score DESC, id",
         vectors=vectors, k=k,
     )
     return [r.data() for r in result]
+
+
+def nearest_accepted_intentions_exact(tx: ManagedTransaction, vector: list[float], k: int) -> list[dict]:
+    """The same as one vector of nearest_accepted_intentions by a full scan: for when the HNSW
+    index returns fewer than k (it does on clusters of identical vectors, e.g. many facts with
+    the same text). {id, asinA, asinB, score}, score normalised as the index's."""
+    result = tx.run(
+        "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' AND i.embedding IS NOT NULL "
+        "WITH i, vector.similarity.cosine(i.embedding, $vector) AS score ORDER BY score DESC, i.id LIMIT $k "
+        "RETURN i.id AS id, i.asinA AS asinA, i.asinB AS asinB, score",
+        vector=vector, k=k,
+    )
+    return [r.data() for r in result]
+
+
+def accepted_pairs(tx: ManagedTransaction) -> list[list[str]]:
+    """Every co-buy pair that has an accepted intention, as [asinA, asinB] (stored order)."""
+    result = tx.run(
+        "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' "
+        "WITH DISTINCT i.asinA AS a, i.asinB AS b RETURN a, b ORDER BY a, b"
+    )
+    return [[r["a"], r["b"]] for r in result]
 
 
 def intention_ids_for_pairs(tx: ManagedTransaction, pairs: list[list[str]]) -> list[dict]:
@@ -48,10 +68,10 @@ def intention_ids_for_pairs(tx: ManagedTransaction, pairs: list[list[str]]) -> l
 
 
 def intention_ids_for_texts(tx: ManagedTransaction, texts: list[str]) -> list[dict]:
-    """Intentions whose text, lower-cased and trimmed, is one of `texts`: {text, ids}."""
+    """Intentions whose text, lower-cased and trimmed, is one of `texts`: {text, ids, pairs}."""
     result = tx.run(
         "MATCH (i:Intention) WITH i, toLower(trim(i.text)) AS text WHERE text IN $texts "
-        "RETURN text, collect(i.id) AS ids",
+        "RETURN text, collect(i.id) AS ids, collect(DISTINCT [i.asinA, i.asinB]) AS pairs",
         texts=texts,
     )
     return [r.data() for r in result]

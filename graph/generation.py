@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from neo4j import ManagedTransaction
 
+from graph.params import Rows
+
 # A product has features for (model, version) when all three are set and match.
 _FEATURED = "(p.features IS NOT NULL AND p.featuresModel = $model AND p.featuresPromptVersion = $pv)"
 _USABLE_IMAGE = "(p.imageState = 'ok' AND p.imagePath IS NOT NULL)"
@@ -71,7 +73,7 @@ def write_features(tx: ManagedTransaction, rows: list[dict], owner: str, provena
         "p.featuresDecoding = $prov.decoding, p.featuresAt = datetime() "
         "REMOVE p.featuresLeaseOwner, p.featuresLeaseUntil "
         "RETURN p.asin AS asin",
-        rows=rows, owner=owner, prov=provenance,
+        rows=Rows(rows), owner=owner, prov=provenance,
     )
     return [r["asin"] for r in result]
 
@@ -210,7 +212,7 @@ def write_verdicts(tx: ManagedTransaction, rows: list[dict], owner: str, provena
         "i.filterSeed = $prov.seed, i.filterDecoding = $prov.decoding, i.filteredAt = datetime() "
         "REMOVE i.filterLeaseOwner, i.filterLeaseUntil "
         "RETURN i.id AS id",
-        rows=rows, owner=owner, prov=provenance,
+        rows=Rows(rows), owner=owner, prov=provenance,
     )
     return [r["id"] for r in result]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from neo4j import Driver, ManagedTransaction
 
+from graph.params import Rows
+
 INGEST_SCHEMA = (
     "CREATE CONSTRAINT pending_link_key IF NOT EXISTS FOR (l:PendingLink) REQUIRE l.key IS UNIQUE",
     "CREATE INDEX pending_link_to IF NOT EXISTS FOR (l:PendingLink) ON (l.to)",
@@ -39,7 +41,7 @@ def merge_catalog_products(tx: ManagedTransaction, rows: list[dict]) -> int:
         "WITH p, row WHERE row.image IS NOT NULL "
         "  AND (row.image.imageState <> 'missing' OR coalesce(p.imageState, 'missing') <> 'ok') "
         "SET p += row.image",
-        rows=rows,
+        rows=Rows(rows),
     ).consume()
     return summary.counters.nodes_created
 
@@ -52,7 +54,7 @@ def merge_minimal_products(tx: ManagedTransaction, rows: list[dict]) -> int:
         "ON CREATE SET p.title = row.title, p.imageState = 'missing', "
         "  p.imageReason = 'no catalogue record: known only from a pair or intention file' "
         "ON MATCH SET p.title = coalesce(p.title, row.title)",
-        rows=rows,
+        rows=Rows(rows),
     ).consume()
     return summary.counters.nodes_created
 
@@ -63,7 +65,7 @@ def link_co_buys(tx: ManagedTransaction, rows: list[dict]) -> int:
         "UNWIND $rows AS row "
         "MATCH (a:Product {asin: row.a}) MATCH (b:Product {asin: row.b}) "
         "MERGE (a)-[r:CO_BUY]->(b) ON CREATE SET r.source = row.source, r.createdAt = datetime()",
-        rows=rows,
+        rows=Rows(rows),
     ).consume()
     return summary.counters.relationships_created
 
@@ -102,7 +104,7 @@ def link_also_buys(tx: ManagedTransaction, rows: list[dict], source: str) -> dic
         "  MERGE (l:PendingLink {key: row.from + '>' + row.to}) "
         "  ON CREATE SET l.from = row.from, l.to = row.to, l.source = $source "
         "}",
-        rows=rows, source=source,
+        rows=Rows(rows), source=source,
     ).consume()
     return {"co_buy": summary.counters.relationships_created, "pending": summary.counters.nodes_created}
 

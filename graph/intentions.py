@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from neo4j import ManagedTransaction
 
+from graph.params import Rows
+
 
 def merge_intentions(tx: ManagedTransaction, rows: list[dict]) -> int:
     """rows: {id, asinA, asinB, relation, props}; an existing id keeps its properties."""
@@ -23,6 +25,6 @@ def merge_intentions(tx: ManagedTransaction, rows: list[dict]) -> int:
         "SET i:$(row.relation) "
         "MERGE (i)-[:EXPLAINS]->(a) MERGE (i)-[:EXPLAINS]->(b) MERGE (i)-[:HAS_RELATION]->(r) "
         "RETURN count(DISTINCT i) AS n",
-        rows=rows,
+        rows=Rows(rows),
     ).single()
     return record["n"] if record else 0

@@ -8,7 +8,7 @@ from neo4j import Driver, ManagedTransaction
 def delete_everything(driver: Driver, database: str) -> None:
     """Remove all nodes and relationships in batches (auto-commit, so it fits any heap)."""
     with driver.session(database=database) as session:
-        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS").consume()
 
 
 def count_nodes(driver: Driver, database: str, label: str | None = None) -> int:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from neo4j import ManagedTransaction
 
+from graph.params import Rows
+
 
 def merge_products(tx: ManagedTransaction, rows: list[dict]) -> None:
     """rows: {asin, props}; a duplicate asin updates the node, never duplicates it."""
     tx.run(
         "UNWIND $rows AS row MERGE (p:Product {asin: row.asin}) SET p += row.props",
-        rows=rows,
+        rows=Rows(rows),
     ).consume()
 
 
@@ -28,6 +30,6 @@ def merge_co_buys(tx: ManagedTransaction, rows: list[dict]) -> int:
         "MATCH (a:Product {asin: row.a}) MATCH (b:Product {asin: row.b}) "
         "MERGE (a)-[r:CO_BUY]->(b) ON CREATE SET r.source = row.source, r.createdAt = datetime() "
         "RETURN count(r) AS n",
-        rows=rows,
+        rows=Rows(rows),
     ).single()
     return record["n"] if record else 0

@@ -27,9 +27,9 @@ from ingest.quarantine import Quarantine
 from ingest.records import clean_text, valid_asin
 from ingest.table import open_table
 from mindkb.errors import BadInput
-from mindkb.ids import intention_id, pair_key
+from mindkb.ids import intention_id, named_product_asin, pair_key
 from mindkb.output import progress
-from mindkb.relations import BY_NAME, RELATIONS, STATUSES
+from mindkb.relations import RELATIONS, STATUSES
 from mindkb.settings import Settings
 
 FORMATS = ("mind-csv", "intentionqa", "jsonl")
@@ -150,16 +150,17 @@ def parse_intentionqa(data: dict) -> ImportedIntention:
 
 
 def _distractor_products(data: dict) -> tuple[tuple[str, str | None], ...]:
-    """Task-2 records name their distractor products (`distractors_product` beside
-    `distractors_id`); task-1 records' distractors are other questions, not products."""
-    names, ids = data.get("distractors_product"), data.get("distractors_id")
-    if not isinstance(names, list) or not isinstance(ids, list) or len(names) != len(ids):
+    """Task-2 records name their distractor products (`distractors_product`); task-1 records'
+    distractors are other questions, not products. Keyed by name (`named_product_asin`): the
+    benchmark's `distractors_id` often belong to other items."""
+    names = data.get("distractors_product")
+    if not isinstance(names, list):
         return ()
     out = []
-    for raw_id, name in zip(ids[:10], names[:10]):
-        asin = valid_asin(raw_id)
-        if asin is not None:
-            out.append((asin, clean_text(name) if isinstance(name, str) else None))
+    for name in names[:10]:
+        name = clean_text(name) if isinstance(name, str) else None
+        if name:
+            out.append((named_product_asin(name), name))
     return tuple(out)
 
 

@@ -21,3 +21,14 @@ def intention_id(
     a, b = pair_key(asin_a, asin_b)
     raw = "\x1f".join((a, b, relation, model, prompt_version, discriminator))
     return "int_" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def named_product_asin(name: str) -> str:
+    """A stable product key for a product known only by its name (IntentionQA's task-2 distractors).
+
+    The benchmark's `distractors_id` do not match its `distractors_product` names (1,638 of the dev
+    files' 4,577 distractor mentions give the asin of a different item), so a distractor is keyed
+    by the name the question shows: the same name always gets the same key.
+    """
+    digest = hashlib.sha256(" ".join(name.split()).lower().encode("utf-8")).hexdigest()[:16]
+    return f"name-{digest}"

@@ -171,6 +171,8 @@ class LocalNeo4j:
                 "dbms.usage_report.enabled=false",
                 "dbms.transaction.timeout=0",
                 "db.tx_log.rotation.retention_policy=2 days",
+                # Vector indexes: fewer, larger Lucene segments (see Settings.neo4j_vector_merge_factor).
+                f"internal.dbms.index.vector.standard_merge_factor={s.neo4j_vector_merge_factor}",
                 "",
             ]
         )

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     neo4j_http_port: int = Field(7474, ge=1, le=65535, validation_alias=_env("MIND_NEO4J_HTTP_PORT"))
     neo4j_heap: str = Field("2g", validation_alias=_env("MIND_NEO4J_HEAP"))
     neo4j_pagecache: str = Field("2g", validation_alias=_env("MIND_NEO4J_PAGECACHE"))
+    # Lucene merge factor of the vector indexes. Neo4j writes one HNSW segment per committed
+    # transaction and searches every segment per query; its default (50) left a bulk-loaded index
+    # of 1.26M vectors in ~160 segments (raw query 55 ms), 10 merges them down as the load goes.
+    neo4j_vector_merge_factor: int = Field(
+        10, ge=2, le=1000, validation_alias=_env("MIND_NEO4J_VECTOR_MERGE_FACTOR"))
     neo4j_start_timeout: float = Field(180.0, validation_alias=_env("MIND_NEO4J_START_TIMEOUT"))
 
     # --- folders ------------------------------------------------------------------------------
@@ -150,11 +155,11 @@ class Settings(BaseSettings):
 
     # --- scale (area: scale): API latency at the paper's size --------------------------------
     # One torch thread per encode: on a small, shared CPU two threads contend and a short text
-    # takes ~10x longer (docs/scale-benchmarks.md). 0 leaves torch's default.
+    # takes ~10x longer (BENCHMARKS.md, "Benchmarks at the paper's scale"). 0 leaves torch's default.
     api_torch_threads: int = Field(1, ge=0, le=256, validation_alias=_env("MIND_API_TORCH_THREADS"))
-    # searchIntentions asks the vector index for at least this many and keeps k: HNSW's own top 10
-    # finds ~0.70 of the true ten at 316k vectors, its top 10 of 50 ~0.95, of 100 ~0.98.
-    api_search_min_fetch: int = Field(100, ge=1, le=5000, validation_alias=_env("MIND_API_SEARCH_MIN_FETCH"))
+    # searchIntentions asks the vector index for at least this many and keeps k: at 1.26M vectors
+    # HNSW's own top 10 finds 0.67 of the true ten, its top 10 of 100 0.947, of 150 0.971.
+    api_search_min_fetch: int = Field(150, ge=1, le=5000, validation_alias=_env("MIND_API_SEARCH_MIN_FETCH"))
     # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
     api_embedding_cache: int = Field(4096, ge=0, le=1_000_000, validation_alias=_env("MIND_API_EMBEDDING_CACHE"))
 

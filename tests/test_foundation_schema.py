@@ -111,3 +111,45 @@ def test_intentions_get_relation_label_edges_and_stable_ids(empty_graph, setting
     edges, _, _ = empty_graph.execute_query(
         "MATCH (a:Product)-[c:CO_BUY]->(b:Product) RETURN a.asin AS a, b.asin AS b", database_=db)
     assert [(e["a"], e["b"]) for e in edges] == [("A1", "B2")]
+
+
+def test_stale_vector_index_settings_are_reported(empty_graph, settings, capsys):
+    """An index created under other HNSW settings is kept (rebuilding is the user's call) but named."""
+    from graph.schema import INTENTION_VECTOR_INDEX, VECTOR_INDEX_CONFIG, drop_vector_index, vector_indexes
+
+    db = settings.neo4j_database
+    dims = embedding_dimensions(settings.embedding_model)
+    with empty_graph.session(database=db) as session:
+        session.execute_write(drop_vector_index, INTENTION_VECTOR_INDEX)
+        session.run(
+            f"CREATE VECTOR INDEX {INTENTION_VECTOR_INDEX} FOR (n:Intention) ON n.embedding OPTIONS {{indexConfig: "
+            "{`vector.dimensions`: $d, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: $q}}",
+            d=dims, q=not VECTOR_INDEX_CONFIG["quantization"]).consume()
+    try:
+        capsys.readouterr()
+        apply_schema(empty_graph, db, dims)
+        err = capsys.readouterr().err
+        assert f"vector index {INTENTION_VECTOR_INDEX} was built with" in err and "quantization" in err
+        assert "product_embedding" not in err
+    finally:
+        with empty_graph.session(database=db) as session:
+            session.execute_write(drop_vector_index, INTENTION_VECTOR_INDEX)
+        apply_schema(empty_graph, db, dims)
+    with empty_graph.session(database=db) as session:
+        config = session.execute_read(vector_indexes)[INTENTION_VECTOR_INDEX]["options"]["indexConfig"]
+    assert config["vector.quantization.enabled"] is VECTOR_INDEX_CONFIG["quantization"]
+    capsys.readouterr()
+    apply_schema(empty_graph, db, dims)
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_batch_parameters_stay_out_of_the_drivers_log_formatting(empty_graph, settings):
+    """The driver formats every RUN with repr() even with debug logging off; Rows keeps that cheap."""
+    from graph.params import Rows
+
+    rows = Rows({"key": f"k{i}", "embedding": [0.5] * 384} for i in range(2000))
+    assert repr({"rows": rows}) == "{'rows': <2000 rows>}"
+    records, _, _ = empty_graph.execute_query(
+        "UNWIND $rows AS row RETURN count(*) AS n, sum(row.embedding[0]) AS s", rows=rows,
+        database_=settings.neo4j_database)
+    assert (records[0]["n"], records[0]["s"]) == (2000, 1000.0)  # packed as the plain list it is
