@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -108,22 +107,8 @@ def rss_mb(pid: int) -> float:
     return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
 
 
-def wait_healthy(base_url: str, server: subprocess.Popen, limit: float = 240) -> None:
-    deadline = time.time() + limit
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        while True:
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.time() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.5)
-
-
 def main() -> None:
-    from benchmarks.query import free_port
+    from benchmarks.query import mind_serve
     from benchmarks.synthetic import build
     from graph.driver import connect
     from mindkb.embedding import embedding_dimensions
@@ -148,19 +133,11 @@ def main() -> None:
                   products, args.intentions, vectors=True, model=settings.embedding_model, wipe=args.wipe)
     asins = [f"S{n:09d}" for n in range(products)]
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_healthy(base_url, server)
+    with mind_serve() as (base_url, server):
         asyncio.run(run_load(base_url, asins, clients=min(args.clients, 20), seconds=3))  # warm-up
         rss_start = rss_mb(server.pid)
         result = asyncio.run(run_load(base_url, asins, args.clients, args.seconds, args.max_requests))
         rss_end = rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     out = {"benchmark": "load", "graph": {"products": products, "intentions": args.intentions}, **result,
            "server_rss_mb": {"start": rss_start, "end": rss_end}, "load_average": list(os.getloadavg()),
            "cpus": os.cpu_count()}

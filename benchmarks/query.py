@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,28 +52,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(base_url: str, server: subprocess.Popen, limit: float = 240, err=None) -> None:
+    """Until /healthz answers 200; SystemExit (with the tail of `err`, a file) if the server dies or
+    `limit` seconds pass."""
+    deadline = time.time() + limit
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        while True:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                tail = ""
+                if err is not None:
+                    err.seek(0)
+                    tail = ": " + err.read().decode(errors="replace")[-500:]
+                raise SystemExit(f"server did not start{tail}")
+            time.sleep(0.5)
+
+
+@contextmanager
+def mind_serve(startup_s: float = 240) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real `mind serve` on a free 127.0.0.1 port, healthy: (base URL, process).
+
+    Its stderr goes to a temporary file, never an unread pipe that could fill and stall it."""
+    port = free_port()
+    with tempfile.TemporaryFile() as err:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            wait_healthy(base_url, server, startup_s, err)
+            yield base_url, server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 @contextmanager
 def serving(startup_s: float = 180) -> Iterator[httpx.Client]:
-    """A real `mind serve` on a free 127.0.0.1 port, healthy; yields a client bound to it."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.time() + startup_s
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.time() > deadline:
-                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-500:]}")
-                time.sleep(0.5)
-            yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    """`mind_serve`, with a client bound to it."""
+    with mind_serve(startup_s) as (base_url, _), httpx.Client(base_url=base_url, timeout=60) as client:
+        yield client
 
 
 def time_http(client: httpx.Client, query: str, n: int) -> list[float]:

@@ -57,22 +57,19 @@ def build_exclusions(driver: Driver, database: str, questions: list[Question], b
             ids, pairs = by_text.setdefault(row["text"], (set(), set()))
             ids.update(row["ids"])
             pairs.update(pair_key(a, b) for a, b in row["pairs"])
-    withheld: dict[str, set[tuple[str, str]]] = {}
+    # Per question: the pairs it must not see, and the ids of facts that are its options' texts.
+    withheld: dict[str, tuple[set[tuple[str, str]], set[str]]] = {}
     for q in questions:
-        pairs = {pair_key(q.asin_a, q.asin_b)}
-        for t in q.options.values():
-            pairs |= by_text.get(option_fact_text(t), (set(), set()))[1]
-        withheld[_key(q)] = pairs
-    every_pair = sorted(set().union(*withheld.values())) if withheld else []
+        hits = [by_text[t] for t in {option_fact_text(o) for o in q.options.values()} if t in by_text]
+        withheld[_key(q)] = ({pair_key(q.asin_a, q.asin_b)}.union(*(p for _, p in hits)),
+                             set().union(*(ids for ids, _ in hits)))
+    every_pair = sorted(set().union(*(pairs for pairs, _ in withheld.values())))
     by_pair: dict[tuple[str, str], set[str]] = {}
     for i in range(0, len(every_pair), batch):
         for row in read(driver, database, intention_ids_for_pairs, [list(p) for p in every_pair[i:i + batch]]):
             by_pair[pair_key(row["a"], row["b"])] = set(row["ids"])
     out = Exclusions()
-    for q in questions:
-        pairs = withheld[_key(q)]
-        ids = set().union(*(by_pair.get(p, set()) for p in pairs))
-        for t in q.options.values():
-            ids |= by_text.get(option_fact_text(t), (set(), set()))[0]
-        out.by_question[_key(q)] = Exclusion(frozenset(ids), frozenset(pairs))
+    for key, (pairs, text_ids) in withheld.items():
+        ids = text_ids.union(*(by_pair.get(p, set()) for p in pairs))
+        out.by_question[key] = Exclusion(frozenset(ids), frozenset(pairs))
     return out

@@ -78,3 +78,14 @@ def build_graph(driver, database: str) -> dict[str, str]:
     rows = rows_for(INTENTIONS + PAGED)
     write(driver, database, merge_intentions, rows)
     return {r["props"]["text"]: r["id"] for r in rows}
+
+
+def build_embedded_graph(driver, settings) -> dict:
+    """build_graph, then every node embedded with the real sentence model (what the API tests serve)."""
+    from generation.embed import embed_all
+    from mindkb.embedding import load_sentence_model
+
+    ids = build_graph(driver, settings.neo4j_database)
+    embed_all(driver, settings.neo4j_database, load_sentence_model(settings.embedding_model),
+              settings.embedding_model, 64)
+    return ids

@@ -7,19 +7,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
-from generation.embed import embed_all
-from mindkb.embedding import load_sentence_model
-from tests.api_support import PAGED, build_graph
+from tests.api_support import PAGED, build_embedded_graph
 
 KEY = "test-curator-key-123"
 
 
 @pytest.fixture(scope="module")
 def kb(driver, settings):
-    ids = build_graph(driver, settings.neo4j_database)
-    embed_all(driver, settings.neo4j_database, load_sentence_model(settings.embedding_model),
-              settings.embedding_model, 64)
-    return ids
+    return build_embedded_graph(driver, settings)
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
-from benchmarks.load import rss_mb, run_load, wait_healthy
-from benchmarks.query import free_port
-from generation.embed import embed_all
+from benchmarks.load import rss_mb, run_load
+from benchmarks.query import free_port, wait_healthy
 from graph.driver import read
 from graph.maintenance import label_counts, node_keys, relationship_counts
-from mindkb.embedding import load_sentence_model
-from tests.api_support import PRODUCTS, build_graph
+from tests.api_support import PRODUCTS, build_embedded_graph
 from tests.conftest import REPO
 
 KEY = "reliability-key-7f3a9c1e5b"
@@ -44,10 +42,7 @@ INJECTIONS = [
 
 @pytest.fixture(scope="module")
 def kb(driver, settings):
-    ids = build_graph(driver, settings.neo4j_database)
-    embed_all(driver, settings.neo4j_database, load_sentence_model(settings.embedding_model),
-              settings.embedding_model, 64)
-    return ids
+    return build_embedded_graph(driver, settings)
 
 
 @pytest.fixture(scope="module")
