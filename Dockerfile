@@ -4,11 +4,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml requirements.lock README.md ./
 COPY mindkb ./mindkb
+COPY graph ./graph
 COPY ingest ./ingest
 COPY generation ./generation
-COPY graph ./graph
+COPY embedding ./embedding
+COPY retrieval ./retrieval
 COPY api ./api
 COPY evaluation ./evaluation
+COPY cli ./cli
 RUN pip install --no-cache-dir -c requirements.lock .
 ENV MIND_DATA_DIR=/data MIND_CACHE_DIR=/cache
 VOLUME ["/data", "/cache"]

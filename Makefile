@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_VERSION := 24.3.1
 
-.PHONY: install prereqs db db-stop test demo sample clean
+.PHONY: install prereqs db db-stop lint test demo sample clean
 
 install: $(VENV)/.installed ## virtual environment + pinned dependencies + the `mind` command
 
@@ -25,7 +25,13 @@ db: install prereqs ## start the local Neo4j 5.26 (fetched from Maven Central on
 db-stop:
 	$(BIN)/mind db stop
 
-test: db ## the whole suite against the real local Neo4j
+lint: install ## the layer contracts (import-linter) and ruff
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+
+# The suite starts and stops a Neo4j of its own (its own home and ports): the server of
+# `make db` / `make demo` and its data are never touched.
+test: install prereqs lint ## the layer contracts, ruff, then the whole suite against a real Neo4j
 	$(BIN)/python -m pytest
 
 demo: db ## ingest the bundled sample, run the pipeline, serve the API (MIND_MODEL for a real LLaVA)

@@ -18,9 +18,8 @@ from api.context import Context
 from api.guard import GraphQLBodyGuard
 from api.loaders import Loaders
 from api.schema import build_schema
-from api.service import Embedder
+from embedding.encoder import TextEncoder
 from graph.aio import AsyncGraph, make_async_driver
-from mindkb.embedding import load_sentence_model
 from mindkb.settings import Settings, get_settings
 
 HEALTH_TIMEOUT_S = 5.0
@@ -35,8 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             import torch
 
             torch.set_num_threads(settings.api_torch_threads)
-        model = await asyncio.to_thread(load_sentence_model, settings.embedding_model, settings.device)
-        app.state.embedder = Embedder(model, settings.embedding_model, settings.api_embedding_cache)
+        app.state.encoder = await asyncio.to_thread(
+            TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache)
         app.state.driver = make_async_driver(settings)
         try:
             yield
@@ -45,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def get_context(request: Request) -> Context:
         graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, settings.api_db_timeout)
-        return Context(graph=graph, loaders=Loaders(graph), embedder=request.app.state.embedder,
+        return Context(graph=graph, loaders=Loaders(graph), encoder=request.app.state.encoder,
                        settings=settings)
 
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -1,13 +1,14 @@
-"""Per-request context: the graph (with its round-trip counter), loaders, the embedder, settings."""
+"""Per-request context: the graph (with its round-trip counter), loaders, the text encoder, settings."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from strawberry.fastapi import BaseContext
 
 from api.loaders import Loaders
-from api.service import Embedder
+from embedding.encoder import TextEncoder
 from graph.aio import AsyncGraph
 from mindkb.settings import Settings
 
@@ -16,8 +17,12 @@ from mindkb.settings import Settings
 class Context(BaseContext):
     graph: AsyncGraph
     loaders: Loaders
-    embedder: Embedder
+    encoder: TextEncoder
     settings: Settings
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    async def embed(self, text: str) -> list[float]:
+        """The query's vector; encoding runs in a worker thread so the event loop stays free."""
+        return await asyncio.to_thread(self.encoder.encode_one, text)

@@ -6,7 +6,7 @@ strawberry 0.289's async execution parses without the `max_tokens` that MaxToken
 
 from __future__ import annotations
 
-from graphql import GraphQLError, NoFragmentCyclesRule, ValidationRule, parse, validate
+from graphql import GraphQLError, NoFragmentCyclesRule, Source, ValidationRule, parse, validate
 from graphql.language import DocumentNode, Lexer, TokenKind
 from strawberry.extensions import SchemaExtension
 
@@ -29,8 +29,6 @@ def token_limit_rule(max_tokens: int) -> type[ValidationRule]:
 
 def count_tokens(query: str, limit: int) -> int:
     """Tokens in `query`, counting no further than limit + 1 (cheap on any size of document)."""
-    from graphql import Source
-
     lexer, count = Lexer(Source(query)), 0
     try:
         while count <= limit and lexer.advance().kind != TokenKind.EOF:

@@ -1,4 +1,4 @@
-"""The GraphQL schema (names fixed by SPEC.md) and its resolvers.
+"""The GraphQL schema and its resolvers (field names are a public contract: docs/api.md).
 
 Pagination: `coBought` and `intentions` are connections ({edges {cursor node}, nodes, pageInfo
 {hasNextPage endCursor}}) ordered by asin / intention id; pass `endCursor` as `after` for the next page.
@@ -11,23 +11,29 @@ import base64
 import enum
 import hmac
 import re
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.extensions import (
-    AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter,
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
 )
-from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from api.context import Context
 from api.errors import UserError, should_mask
 from api.limits import BoundedDocument, token_limit_rule
 from api.loaders import PageKey
-from api import service
 from graph import queries
+from mindkb.measures import preserve_rate
 from mindkb.relations import RELATIONS, STATUSES
 from mindkb.settings import Settings
+from retrieval.recommend import recommend as recommend_products
+from retrieval.search import ACCEPTED, search
 
 MAX_K = 100
 MAX_FIRST = 100
@@ -231,8 +237,10 @@ class RelationStats:
     total: int
     accepted: int
     rejected: int
+    undecided: int
     preserve_rate: Optional[float] = strawberry.field(
-        description="accepted / (accepted + rejected); null before the filter has decided any.")
+        description="accepted / filtered (accepted + rejected + undecided), as `mind stats`; "
+                    "null before the filter has answered any.")
 
 
 def _hit(row: dict) -> IntentionHit:
@@ -268,10 +276,10 @@ class Query:
                                 relation: Optional[Relation] = None,
                                 all_statuses: bool = False) -> list[IntentionHit]:
         _text(text, "text"), _k(k)
-        embedding = await info.context.embedder(text)
-        hits = await service.search(
+        embedding = await info.context.embed(text)
+        hits = await search(
             info.context.graph, embedding, k, relation.value if relation else None,
-            None if all_statuses else service.ACCEPTED, info.context.settings.api_search_max_fetch,
+            None if all_statuses else ACCEPTED, info.context.settings.api_search_max_fetch,
             info.context.settings.api_search_min_fetch)
         return [_hit(h) for h in hits]
 
@@ -287,8 +295,8 @@ class Query:
                 _asin(c, "candidates")
         if context_asin is not None:
             await _require_product(info, context_asin, "contextAsin")
-        embedding = await info.context.embedder(intention)
-        found = await service.recommend(info.context.graph, info.context.settings, embedding, k,
+        embedding = await info.context.embed(intention)
+        found = await recommend_products(info.context.graph, info.context.settings, embedding, k,
                                         context_asin, list(candidates) if candidates is not None else None)
         info.context.loaders.prime_products([c.product for c in found])
         return [Recommendation(product=Product.of(c.product), score=c.score,
@@ -299,11 +307,11 @@ class Query:
         rows = await info.context.graph.read(queries.relation_stats)
         out = []
         for r in rows:
-            decided = r["accepted"] + r["rejected"]
+            rate = preserve_rate(r["accepted"], r["rejected"], r["undecided"])
             out.append(RelationStats(
                 name=r["name"], relation=Relation(r["name"]), template=r["template"] or "", total=r["total"],
-                accepted=r["accepted"], rejected=r["rejected"],
-                preserve_rate=round(r["accepted"] / decided, 6) if decided else None))
+                accepted=r["accepted"], rejected=r["rejected"], undecided=r["undecided"],
+                preserve_rate=None if rate is None else round(rate, 6)))
         return out
 
 

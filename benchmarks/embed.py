@@ -1,24 +1,21 @@
 """Embedding throughput: `mind embed`'s pipeline vs a bare model.encode of the same texts, one run.
 
 WIPES the configured database (it builds its own synthetic graph). Prints one JSON object.
-  python benchmarks/embed.py --json [--intentions 5000] [--scale-down]
+  python -m benchmarks.embed --json [--intentions 5000] [--scale-down]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.synthetic import build  # noqa: E402
-from generation.embed import KINDS, embed_all, encode  # noqa: E402
-from graph.driver import connect, read  # noqa: E402
-from mindkb.embedding import embedding_dimensions, load_sentence_model  # noqa: E402
-from mindkb.settings import get_settings  # noqa: E402
+from benchmarks.synthetic import build
+from embedding.embed import KINDS, embed_all
+from embedding.encoder import TextEncoder
+from embedding.models import embedding_dimensions
+from graph.driver import connect, read
+from mindkb.settings import get_settings
 
 
 def main() -> None:
@@ -34,7 +31,7 @@ def main() -> None:
         args.intentions, args.products = 200, 40
     settings = get_settings()
     batch = args.batch_size or settings.embed_batch_size
-    model = load_sentence_model(settings.embedding_model, settings.device)
+    encoder = TextEncoder.load(settings.embedding_model, settings.device, batch)
     with connect(settings) as driver:
         db = settings.neo4j_database
         build(driver, db, embedding_dimensions(settings.embedding_model), args.products, args.intentions,
@@ -45,11 +42,11 @@ def main() -> None:
             while rows := read(driver, db, kind.page, settings.embedding_model, after, 10_000):
                 texts += [kind.text(r) for r in rows]
                 after = rows[-1]["key"]
-        encode(model, texts[:64], batch)  # warm-up, shared by both measurements
+        encoder.encode(texts[:64])  # warm-up, shared by both measurements
         t0 = time.perf_counter()
-        encode(model, texts, batch)
+        encoder.encode(texts)
         bare_s = time.perf_counter() - t0
-        summary = embed_all(driver, db, model, settings.embedding_model, batch)
+        summary = embed_all(driver, db, encoder)
     pipeline_s = summary["seconds"]
     out = {
         "benchmark": "embed", "model": settings.embedding_model, "texts": len(texts), "batch_size": batch,

@@ -7,29 +7,27 @@
 Both decode the same prompts with the paper's sampling (temperature 0.2) and a FIXED output length
 (min_new_tokens = max_new_tokens), so both produce the same number of tokens.
 
-    python benchmarks/generation.py --json                       # tiny random LLaVA, CPU
-    python benchmarks/generation.py --arch llava-1.5-7b --json   # LLaVA-1.5-7B sizes, random weights (GPU)
-    python benchmarks/generation.py --arch llava-1.5-7b --scale 0.03 --pairs 1 --relations 2 --json
+    python -m benchmarks.generation --json                       # tiny random LLaVA, CPU
+    python -m benchmarks.generation --arch llava-1.5-7b --json   # LLaVA-1.5-7B sizes, random weights (GPU)
+    python -m benchmarks.generation --arch llava-1.5-7b --scale 0.03 --pairs 1 --relations 2 --json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from PIL import Image, ImageDraw
+
+from generation.backends import Decoding, Request, TransformersBackend, pick_device, pick_dtype
+from generation.images import load_image, stack_vertical
+from generation.prompts import intention_prompt
+from mindkb.relations import RELATIONS
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from PIL import Image, ImageDraw  # noqa: E402
-
-from generation.backends import Decoding, Request, TransformersBackend, pick_device, pick_dtype  # noqa: E402
-from generation.images import load_image, stack_vertical  # noqa: E402
-from generation.prompts import intention_prompt  # noqa: E402
-from mindkb.relations import RELATIONS  # noqa: E402
 
 FEATURES = (
     "The product is a {colour} item with a clean, modern design and sturdy construction. It appears well "

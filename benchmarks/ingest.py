@@ -1,7 +1,7 @@
 """Catalogue ingest throughput: products/s (CO_BUY edges included) on a generated catalogue.
 
-    python benchmarks/ingest.py --json                 # 200,000 lines
-    python benchmarks/ingest.py --lines 2000 --json    # a quick run
+    python -m benchmarks.ingest --json                 # 200,000 lines
+    python -m benchmarks.ingest --lines 2000 --json    # a quick run
 
 Uses the configured Neo4j. Its products have asins starting with ZB (batched path) and ZC
 (baseline); they are deleted before and after, nothing else is touched. The baseline loads a small
@@ -13,20 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from graph.driver import connect  # noqa: E402
-from graph.ingest import (delete_by_asin_prefix, delete_pending_by_prefix,  # noqa: E402
-                          ensure_ingest_schema, write_catalog_batch)
-from ingest.catalog import CatalogOptions, ingest_catalog  # noqa: E402
-from ingest.quarantine import Quarantine  # noqa: E402
-from ingest.records import parse_catalog_line  # noqa: E402
-from mindkb.settings import Settings  # noqa: E402
+from graph.driver import connect, read
+from graph.ingest import (
+    count_co_buys_by_prefix,
+    delete_by_asin_prefix,
+    delete_pending_by_prefix,
+    ensure_ingest_schema,
+    write_catalog_batch,
+)
+from ingest.catalog import CatalogOptions, ingest_catalog
+from ingest.records import parse_catalog_line
+from mindkb.quarantine import Quarantine
+from mindkb.settings import Settings
 
 CATEGORIES = (["Electronics", "Camera & Photo", "Tripods"], ["Clothing, Shoes & Jewelry", "Men", "Shoes"],
               ["Electronics", "Cell Phones & Accessories", "Cases"], ["Sports & Outdoors", "Running"])
@@ -62,10 +64,7 @@ def cleanup(driver, database: str, prefix: str) -> None:
 
 
 def count_co_buy(driver, database: str, prefix: str) -> int:
-    records, _, _ = driver.execute_query(
-        "MATCH (a:Product)-[r:CO_BUY]->() WHERE a.asin STARTS WITH $prefix RETURN count(r) AS n",
-        prefix=prefix, database_=database)
-    return records[0]["n"]
+    return read(driver, database, count_co_buys_by_prefix, prefix)
 
 
 def baseline(driver, database: str, path: Path) -> tuple[int, float]:

@@ -6,7 +6,7 @@ and the RSS of the `mind serve` process at start (after a warm-up) and at the en
 
 Builds a synthetic graph first (WIPES the configured database; refuses a non-empty one without
 --wipe), unless --reuse.
-  python benchmarks/load.py --json [--clients 200] [--seconds 60] [--intentions 20000] [--wipe]
+  python -m benchmarks.load --json [--clients 200] [--seconds 60] [--intentions 20000] [--wipe]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+
 
 TEXTS = ["going camping with friends this weekend", "make morning coffee at the office",
          "practice yoga at home", "protect my new phone", "bake bread for a winter party",
@@ -110,8 +109,8 @@ def rss_mb(pid: int) -> float:
 def main() -> None:
     from benchmarks.query import mind_serve
     from benchmarks.synthetic import build
+    from embedding.models import embedding_dimensions
     from graph.driver import connect
-    from mindkb.embedding import embedding_dimensions
     from mindkb.settings import get_settings
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -10,8 +10,8 @@ each query text: every text is used once, so no cache helps) against the same fi
 queryNodes statement with a precomputed vector, and measures recall@10 of the vector index
 against exact numpy search. Prints one JSON object.
 
-  python benchmarks/paper_scale.py --json --scale 1.0 --wipe      # full scale
-  python benchmarks/paper_scale.py --json --scale 0.005 --wipe    # smoke test (seconds)
+  python -m benchmarks.paper_scale --json --scale 1.0 --wipe      # full scale
+  python -m benchmarks.paper_scale --json --scale 0.005 --wipe    # smoke test (seconds)
 """
 
 from __future__ import annotations
@@ -30,23 +30,22 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.query import RECOMMEND, SEARCH, pct, serving
+from benchmarks.synthetic import WORDS, prepare_empty, sentence
+from embedding.models import embedding_dimensions, load_sentence_model
+from graph import queries
+from graph.aio import AsyncGraph, make_async_driver
+from graph.driver import connect, write_batches
+from graph.embeddings import set_intention_embeddings, set_intention_embeddings_plain, set_product_embeddings
+from graph.intentions import merge_intentions
+from graph.products import merge_co_buys, merge_products
+from graph.schema import apply_schema, await_indexes
+from mindkb.ids import intention_id, pair_key
+from mindkb.relations import RELATIONS
+from mindkb.settings import get_settings
+from retrieval.search import ACCEPTED
 
-from api.service import ACCEPTED  # noqa: E402
-from benchmarks.query import RECOMMEND, SEARCH, pct, serving  # noqa: E402
-from benchmarks.synthetic import WORDS, prepare_empty, sentence  # noqa: E402
-from graph import queries  # noqa: E402
-from graph.aio import AsyncGraph, make_async_driver  # noqa: E402
-from graph.driver import connect, write_batches  # noqa: E402
-from graph.embeddings import set_intention_embeddings, set_intention_embeddings_plain, set_product_embeddings  # noqa: E402
-from graph.intentions import merge_intentions  # noqa: E402
-from graph.products import merge_co_buys, merge_products  # noqa: E402
-from graph.schema import apply_schema, await_indexes  # noqa: E402
-from mindkb.embedding import embedding_dimensions, load_sentence_model  # noqa: E402
-from mindkb.ids import intention_id, pair_key  # noqa: E402
-from mindkb.relations import RELATIONS  # noqa: E402
-from mindkb.settings import get_settings  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 PAPER = {"products": 107_215, "co_buys": 126_142, "intentions": 1_264_441}
 STATUS_SHARES = (("ACCEPTED", 0.70), ("REJECTED", 0.20), ("GENERATED", 0.10))

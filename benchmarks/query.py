@@ -2,7 +2,7 @@
 
 Builds a synthetic graph (random unit vectors; WIPES the configured database), starts
 `mind serve` on 127.0.0.1, and times sequential requests in one run. Prints one JSON object.
-  python benchmarks/query.py --json [--intentions 200000] [--requests 100] [--scale-down]
+  python -m benchmarks.query --json [--intentions 200000] [--requests 100] [--scale-down]
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.synthetic import build
+from embedding.models import embedding_dimensions, load_sentence_model
+from graph import queries
+from graph.aio import AsyncGraph, make_async_driver
+from graph.driver import connect
+from mindkb.settings import get_settings
+from retrieval.search import ACCEPTED
 
-from api.service import ACCEPTED  # noqa: E402
-from benchmarks.synthetic import build  # noqa: E402
-from graph import queries  # noqa: E402
-from graph.aio import AsyncGraph, make_async_driver  # noqa: E402
-from graph.driver import connect  # noqa: E402
-from mindkb.embedding import embedding_dimensions, load_sentence_model  # noqa: E402
-from mindkb.settings import get_settings  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 TEXTS = ["going camping with friends this weekend", "make morning coffee at the office",
          "practice yoga at home", "protect my new phone", "bake bread for a winter party",
@@ -80,7 +79,7 @@ def mind_serve(startup_s: float = 240) -> Iterator[tuple[str, subprocess.Popen]]
     port = free_port()
     with tempfile.TemporaryFile() as err:
         server = subprocess.Popen(
-            [sys.executable, "-m", "mindkb", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=err)
         try:
             base_url = f"http://127.0.0.1:{port}"

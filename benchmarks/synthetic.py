@@ -11,7 +11,7 @@ from graph.embeddings import set_intention_embeddings, set_product_embeddings
 from graph.intentions import merge_intentions
 from graph.maintenance import count_nodes, delete_everything
 from graph.products import merge_co_buys, merge_products
-from graph.schema import INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX, apply_schema, drop_vector_index
+from graph.schema import INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX, apply_schema, await_indexes, drop_vector_index
 from mindkb.ids import intention_id, pair_key
 from mindkb.relations import RELATIONS
 
@@ -99,5 +99,5 @@ def build(driver, database: str, dims: int, products: int, intentions: int, vect
                         buf = []
                 if buf:
                     session.execute_write(kind, buf, model)
-        driver.execute_query("CALL db.awaitIndexes(1800)", database_=database)
+            session.execute_write(await_indexes, 1800)
     return {"products": products, "co_buys": len(pairs), "intentions": intentions}

@@ -1,8 +1,10 @@
-"""`--mode kb`: answer with the project's knowledge base, each question's own facts withheld.
+"""`--mode kb`: answer with the project's knowledge base, the benchmark's own facts withheld
+(evaluation.exclusion). No question depends on its products being in the graph: a product the
+graph lacks is embedded from its name.
 
-Task 2 goes through the API's recommendation logic (api.service.recommend) with contextAsin =
-item A and candidates = the four options' products, the query text being "<item A> because
-<intention>"; the option whose product ranks first is the answer.
+Task 2 adds the API's recommendation evidence (retrieval.recommend, with contextAsin = item A and
+candidates = the options' products, the query text "<item A> because <intention>") to the
+option name's cosine (see `Recommender`).
 
 Task 1 scores each option o for the pair (A, B) with three terms, every vector from the KB
 (product vectors of A, B and of the KB's pairs; intention vectors through the vector index):
@@ -27,13 +29,20 @@ from dataclasses import dataclass, field
 import numpy as np
 from neo4j import Driver
 
-from evaluation.embedding_mode import Encoder
+from embedding.encoder import TextEncoder
+from evaluation import embedding_mode
 from evaluation.exclusion import Exclusion
 from evaluation.questions import Question, strip_because
+from graph.aio import AsyncGraph, make_async_driver
 from graph.driver import read
-from graph.evaluation import (accepted_pairs, nearest_accepted_intentions, nearest_accepted_intentions_exact,
-                              product_vectors)
+from graph.evaluation import (
+    accepted_pairs,
+    nearest_accepted_intentions,
+    nearest_accepted_intentions_exact,
+    product_vectors,
+)
 from mindkb.ids import pair_key
+from retrieval.recommend import recommend
 
 MAX_FETCH = 2000  # vector-index k for the nearest facts of one option (withheld ones are skipped)
 
@@ -77,10 +86,10 @@ def _cached_vectors(driver: Driver, database: str, asins: list[str], stats: KbSt
 
 
 class PairIndex:
-    """The KB's pairs (those with an accepted intention) as unit(vA + vB), for `typical`."""
+    """The KB's pairs (those with an accepted intention of `sources`) as unit(vA + vB), for `typical`."""
 
-    def __init__(self, driver: Driver, database: str, stats: KbStats):
-        pairs = [pair_key(a, b) for a, b in read(driver, database, accepted_pairs)]
+    def __init__(self, driver: Driver, database: str, stats: KbStats, sources: list[str] | None = None):
+        pairs = [pair_key(a, b) for a, b in read(driver, database, accepted_pairs, sources)]
         pairs = list(dict.fromkeys(pairs))
         _cached_vectors(driver, database, [a for p in pairs for a in p], stats)
         self.pairs = [p for p in pairs if stats.vectors[p[0]] is not None and stats.vectors[p[1]] is not None]
@@ -101,13 +110,13 @@ class PairIndex:
         return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
 
 
-def _question_vectors(driver: Driver, database: str, encoder: Encoder, q: Question, stats: KbStats) -> tuple:
+def _question_vectors(driver: Driver, database: str, encoder: TextEncoder, q: Question, stats: KbStats) -> tuple:
     _cached_vectors(driver, database, [q.asin_a, q.asin_b], stats)
     out = []
     for asin, name in ((q.asin_a, q.name_a), (q.asin_b, q.name_b)):
         if stats.vectors.get(asin) is None:
             stats.missing_products += 1
-            out.append(encoder([name])[0])
+            out.append(encoder.encode([name])[0])
         else:
             out.append(stats.vectors[asin])
     return tuple(out)
@@ -120,24 +129,27 @@ def _pair_likeness(stats: KbStats, va: np.ndarray, vb: np.ndarray, a: str, b: st
     return float(max((ea @ va + eb @ vb) / 2, (ea @ vb + eb @ va) / 2))
 
 
-def task1_scores(driver: Driver, database: str, encoder: Encoder, pairs: PairIndex, q: Question,
-                 exclusion: Exclusion, config: KbConfig, stats: KbStats) -> np.ndarray:
+def task1_scores(driver: Driver, database: str, encoder: TextEncoder, pairs: PairIndex, q: Question,
+                 exclusion: Exclusion, config: KbConfig, stats: KbStats,
+                 sources: list[str] | None = None) -> np.ndarray:
     va, vb = _question_vectors(driver, database, encoder, q, stats)
     texts = list(q.options.values())
-    options = encoder(texts)
+    options = encoder.encode(texts)
     score = options @ _unit(va + vb) - config.hub_weight * pairs.typical(options, exclusion.pairs, config.hub_k)
-    facts_of = encoder([strip_because(t) for t in texts])
+    facts_of = encoder.encode([strip_because(t) for t in texts])
     k = min(config.facts + len(exclusion.intention_ids) + 50, MAX_FETCH)
     by_option: list[list[dict]] = [[] for _ in texts]
-    for row in read(driver, database, nearest_accepted_intentions, facts_of.tolist(), k):
+    for row in read(driver, database, nearest_accepted_intentions, facts_of.tolist(), k, sources):
         by_option[row["q"]].append(row)
     found: list[list[dict]] = []
     for i, rows in enumerate(by_option):
-        if len(rows) < k:  # the index gave up early (clusters of identical vectors): scan instead
-            rows = read(driver, database, nearest_accepted_intentions_exact, facts_of[i].tolist(), k)
+        if len(rows) < k:  # the index gave up early (clusters of identical vectors, or a source
+            # filter that leaves few of its k): scan instead
+            rows = read(driver, database, nearest_accepted_intentions_exact, facts_of[i].tolist(), k, sources)
             stats.exact_scans += 1
-        found.append([r for r in rows if r["id"] not in exclusion.intention_ids
-                      and pair_key(r["asinA"], r["asinB"]) not in exclusion.pairs][:config.facts])
+        # Withheld facts are listed by id (a withheld pair's facts are all listed); the question's own
+        # pair may keep facts a model generated for it.
+        found.append([r for r in rows if r["id"] not in exclusion.intention_ids][:config.facts])
     _cached_vectors(driver, database, [a for rows in found for r in rows for a in (r["asinA"], r["asinB"])], stats)
     used = 0
     for i, rows in enumerate(found):
@@ -155,9 +167,9 @@ def task1_scores(driver: Driver, database: str, encoder: Encoder, pairs: PairInd
     return score
 
 
-def task1_answer(driver: Driver, database: str, encoder: Encoder, pairs: PairIndex, q: Question,
-                 exclusion: Exclusion, config: KbConfig, stats: KbStats) -> str:
-    scores = task1_scores(driver, database, encoder, pairs, q, exclusion, config, stats)
+def task1_answer(driver: Driver, database: str, encoder: TextEncoder, pairs: PairIndex, q: Question,
+                 exclusion: Exclusion, config: KbConfig, stats: KbStats, sources: list[str] | None = None) -> str:
+    scores = task1_scores(driver, database, encoder, pairs, q, exclusion, config, stats, sources)
     return list(q.options)[int(np.argmax(scores))]
 
 
@@ -166,29 +178,46 @@ def task2_text(q: Question) -> str:
 
 
 class Recommender:
-    """The API's recommend() on its async driver, called from this synchronous loop."""
+    """Task 2: the API's recommendation score (retrieval.recommend) with the product term taken
+    from the option's name, so a product the graph lacks is scored too.
 
-    def __init__(self, settings):
-        from graph.aio import AsyncGraph, make_async_driver
+      score(o) = w_p * cos(text, option name)                      the embedding mode's score
+               + w_i * intention evidence + w_c * complement       from the KB, 0 for unknown products
 
+    With no knowledge of any option the answer is the embedding mode's; knowledge can only move it.
+    """
+
+    def __init__(self, settings, sources: list[str] | None = None):
         self.settings = settings
+        # recommend() contributes the knowledge terms only; the product term is computed here.
+        self.kb_settings = settings.model_copy(update={"recommend_weight_product": 0.0})
+        self.sources = sources
         self.loop = asyncio.new_event_loop()
         self.driver = make_async_driver(settings)
         self.graph = AsyncGraph(self.driver, settings.neo4j_database)
 
-    def answer(self, encoder: Encoder, q: Question, exclusion: Exclusion, stats: KbStats) -> str | None:
-        from api.service import recommend
-
+    def scores(self, encoder: TextEncoder, q: Question, exclusion: Exclusion, stats: KbStats) -> np.ndarray:
+        letters = list(q.options)
+        scores = self.settings.recommend_weight_product * embedding_mode.option_scores(encoder, q)
         by_asin = {asin: letter for letter, asin in q.option_asins.items() if asin}
-        if len(by_asin) < len(q.options):
-            stats.missing_products += len(q.options) - len(by_asin)
-        embedding = encoder([task2_text(q)])[0].tolist()
-        ranked = self.loop.run_until_complete(recommend(
-            self.graph, self.settings, embedding, len(by_asin), q.asin_a, sorted(by_asin),
-            exclude_intentions=exclusion.intention_ids, exclude_pairs=exclusion.pairs))
-        if len(ranked) < len(by_asin):
-            stats.missing_products += len(by_asin) - len(ranked)
-        return by_asin[ranked[0].product["asin"]] if ranked else None
+        ranked = []
+        if by_asin:
+            embedding = encoder.encode([task2_text(q)])[0].tolist()
+            ranked = self.loop.run_until_complete(recommend(
+                self.graph, self.kb_settings, embedding, len(by_asin), q.asin_a, sorted(by_asin),
+                exclude_intentions=exclusion.intention_ids, exclude_pairs=exclusion.pairs, sources=self.sources))
+        stats.missing_products += len(letters) - len(ranked)
+        known = 0
+        for candidate in ranked:
+            i = letters.index(by_asin[candidate.product["asin"]])
+            scores[i] += candidate.score
+            known += candidate.score > 0
+        if not known:
+            stats.no_knowledge += 1
+        return scores
+
+    def answer(self, encoder: TextEncoder, q: Question, exclusion: Exclusion, stats: KbStats) -> str:
+        return list(q.options)[int(np.argmax(self.scores(encoder, q, exclusion, stats)))]
 
     def close(self) -> None:
         self.loop.run_until_complete(self.driver.close())

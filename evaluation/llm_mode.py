@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from evaluation.questions import Question
+from generation.backends import Decoding, OpenAIBackend, Request, pick_device
 from mindkb.errors import BadInput
 
 LETTER_RE = re.compile(r"\b([ABCD])\b")
@@ -50,10 +51,9 @@ class CausalLM:
     """Greedy answers from a causal LM; batched with left padding."""
 
     def __init__(self, model: str, device: str = "auto", batch_size: int = 8, max_new_tokens: int = 8):
+        # Imported here, as in generation.backends: torch and transformers take seconds to import.
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from generation.backends import pick_device
 
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
@@ -97,14 +97,10 @@ class OpenAIChat:
 
     def __init__(self, base_url: str | None, model: str, api_key: str | None, max_new_tokens: int = 8,
                  concurrency: int = 8):
-        from generation.backends import Decoding, OpenAIBackend
-
         self.backend = OpenAIBackend(base_url or "", model, api_key, concurrency=concurrency, max_attempts=3)
         self.decoding = Decoding(max_new_tokens=max_new_tokens, temperature=0.0)
 
     def answer(self, prompts: list[str]) -> list[str]:
-        from generation.backends import Request
-
         return self.backend.generate([Request(p) for p in prompts], self.decoding)
 
     def close(self) -> None:

@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.intentions import relation_from_text
-from ingest.quarantine import Quarantine
-from ingest.records import clean_text, valid_asin
-from mindkb.errors import BadInput
-from mindkb.ids import named_product_asin
-from mindkb.relations import BY_NAME
+from mindkb.errors import BadInput, BadOption
+from mindkb.ids import named_product_asin, valid_asin
+from mindkb.quarantine import Quarantine
+from mindkb.relations import BY_NAME, relation_from_text
+from mindkb.text import clean_text
 
 LETTERS = ("A", "B", "C", "D")
 MAX_LINE_BYTES = 1_000_000
@@ -114,7 +113,7 @@ class Loaded:
 def read_questions(path: Path, task: int, quarantine: Quarantine, limit: int | None = None) -> Loaded:
     """Complete questions in file order (up to `limit`); short ones counted, bad lines quarantined."""
     if task not in (1, 2):
-        raise BadInput("--task must be 1 or 2")
+        raise BadOption("{task} must be 1 or 2")
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     out: list[Question] = []

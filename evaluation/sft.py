@@ -20,7 +20,7 @@ from neo4j import Driver
 
 from graph.driver import read
 from graph.evaluation import accepted_intentions_page
-from mindkb.errors import BadInput
+from mindkb.errors import BadInput, BadOption
 from mindkb.ids import pair_key
 
 UNDERSTANDING = (
@@ -70,9 +70,9 @@ def records(row: dict) -> list[dict]:
 def export(driver: Driver, database: str, out: Path, relations: list[str], max_per_pair: int | None,
            holdout_fraction: float, seed: int, max_records: int) -> dict:
     if not 0 <= holdout_fraction < 1:
-        raise BadInput("--holdout-fraction must be in [0, 1)")
+        raise BadOption("{holdout_fraction} must be in [0, 1)")
     if max_per_pair is not None and max_per_pair < 1:
-        raise BadInput("--max-per-pair must be at least 1")
+        raise BadOption("{max_per_pair} must be at least 1")
     by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
     after, read_rows, unnamed = "", 0, 0
     while rows := read(driver, database, accepted_intentions_page, relations, after, PAGE):

@@ -2,8 +2,9 @@
 
 Per relation: generated = every intention of the relation (whatever its status); accepted,
 rejected, undecided = the filter's verdicts; pending = generated but not yet filtered (status
-GENERATED). preserve rate = accepted / (accepted + rejected + undecided): the share of the
-filtered intentions the filter kept (the paper's 46.7% overall); null when none was filtered.
+GENERATED). preserve rate: `mindkb.measures.preserve_rate` (accepted / filtered, the paper's
+46.7% overall), the same definition as GraphQL's `relations.preserveRate`; null when none was
+filtered. The JSON carries it to 4 places; the table and plot show it from the counts, rounded once.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from neo4j import Driver
 
 from graph.driver import read
 from graph.evaluation import kb_totals, relation_status_counts
+from mindkb.measures import PAPER_PRESERVE_RATE, preserve_rate
 from mindkb.relations import RELATION_NAMES
 
 COLUMNS = ("generated", "accepted", "rejected", "undecided", "pending")
 
 
-def preserve_rate(row: dict) -> float | None:
-    filtered = row["accepted"] + row["rejected"] + row["undecided"]
-    return round(row["accepted"] / filtered, 4) if filtered else None
+def _rate(row: dict) -> float | None:
+    return preserve_rate(row["accepted"], row["rejected"], row["undecided"])
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{100 * rate:.1f}%"
 
 
 def collect(driver: Driver, database: str) -> dict:
@@ -33,37 +38,42 @@ def collect(driver: Driver, database: str) -> dict:
         row[key] += r["n"]
     total = {c: sum(row[c] for row in rows.values()) for c in COLUMNS}
     for row in (*rows.values(), total):
-        row["preserve_rate"] = preserve_rate(row)
+        rate = _rate(row)
+        row["preserve_rate"] = None if rate is None else round(rate, 4)
     totals = read(driver, database, kb_totals)
     return {"relations": rows, "total": total, "products": totals["products"], "co_buy": totals["coBuy"],
-            "intentions": totals["intentions"]}
+            "intentions": totals["intentions"], "paper_preserve_rate": PAPER_PRESERVE_RATE}
 
 
 def table(stats: dict) -> str:
-    header = f"{'relation':<14}" + "".join(f"{c:>11}" for c in COLUMNS) + f"{'preserve':>10}"
+    header = f"{'relation':<14}" + "".join(f"{c:>11}" for c in COLUMNS) + f"{'preserve':>10}{'paper':>8}"
     lines = [header, "-" * len(header)]
     for name, row in [*stats["relations"].items(), ("TOTAL", stats["total"])]:
-        rate = "-" if row["preserve_rate"] is None else f"{100 * row['preserve_rate']:.1f}%"
-        lines.append(f"{name:<14}" + "".join(f"{row[c]:>11,}" for c in COLUMNS) + f"{rate:>10}")
-    lines.append(f"products: {stats['products']:,}   co-buy records: {stats['co_buy']:,}")
+        paper = _percent(PAPER_PRESERVE_RATE) if name == "TOTAL" else ""
+        lines.append(f"{name:<14}" + "".join(f"{row[c]:>11,}" for c in COLUMNS) + f"{_percent(_rate(row)):>10}"
+                     + f"{paper:>8}")
+    lines.append(f"products: {stats['products']:,}   co-buy records: {stats['co_buy']:,}   "
+                 "(the paper gives its preserve rate for all relations only)")
     return "\n".join(lines)
 
 
 def plot(stats: dict, path: Path) -> None:
     """Preserve rate per relation as horizontal bars (relations never filtered are left out)."""
-    import matplotlib
+    import matplotlib  # imported here: only --plot needs it, and it costs a second to import
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    items = sorted(((n, r["preserve_rate"]) for n, r in stats["relations"].items() if r["preserve_rate"] is not None),
+    items = sorted(((n, _rate(r)) for n, r in stats["relations"].items() if _rate(r) is not None),
                    key=lambda t: t[1])
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.32 * len(items) + 1)))
     ax.barh([n for n, _ in items], [100 * v for _, v in items], color="#4C72B0")
-    overall = stats["total"]["preserve_rate"]
+    overall = _rate(stats["total"])
     if overall is not None:
-        ax.axvline(100 * overall, color="#C44E52", linestyle="--", label=f"all relations {100 * overall:.1f}%")
-        ax.legend(loc="lower right")
+        ax.axvline(100 * overall, color="#C44E52", linestyle="--", label=f"this KB, all relations {_percent(overall)}")
+    ax.axvline(100 * PAPER_PRESERVE_RATE, color="#55A868", linestyle=":",
+               label=f"paper, all relations {_percent(PAPER_PRESERVE_RATE)}")
+    ax.legend(loc="lower right")
     ax.set_xlim(0, 100)
     ax.set_xlabel("preserve rate (%) = accepted / filtered")
     ax.set_title("Filter preserve rate per relation")

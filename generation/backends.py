@@ -13,9 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+import httpx
 from PIL import Image
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from mindkb.errors import BadInput, MindError
+from mindkb.errors import BadInput, BadOption, MindError
 
 
 @dataclass
@@ -103,7 +105,7 @@ class TransformersBackend:
             try:
                 import bitsandbytes  # noqa: F401
             except ImportError:
-                raise BadInput(f"--quantize {quantize} needs bitsandbytes (pip install bitsandbytes)") from None
+                raise BadOption(f"{{quantize}} {quantize} needs bitsandbytes (pip install bitsandbytes)") from None
             from transformers import BitsAndBytesConfig
 
             kwargs["quantization_config"] = BitsAndBytesConfig(
@@ -197,10 +199,8 @@ class OpenAIBackend:
 
     def __init__(self, base_url: str, model_id: str, api_key: str | None = None, concurrency: int = 16,
                  timeout: float = 300.0, max_attempts: int = 6, backoff_max: float = 30.0):
-        import httpx
-
         if not base_url:
-            raise BadInput("--backend openai needs --base-url (e.g. http://localhost:8000/v1)")
+            raise BadOption("{backend} openai needs {base_url} (e.g. http://localhost:8000/v1)")
         self.model_id = model_id
         self.concurrency = max(1, concurrency)
         self.max_attempts = max_attempts
@@ -228,8 +228,6 @@ class OpenAIBackend:
         return body
 
     def _post(self, body: dict) -> str:
-        import httpx
-
         try:
             response = self.client.post("chat/completions", json=body)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -244,8 +242,6 @@ class OpenAIBackend:
             raise MindError(f"unexpected answer from the server: {response.text[:200]}") from None
 
     def _one(self, request: Request, decoding: Decoding) -> str:
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
         body = self.payload(request, decoding)
         for attempt in Retrying(
             retry=retry_if_exception_type(RetryableHTTP),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neo4j import Driver
+
 from generation.backends import Backend, Decoding, OpenAIBackend, TransformersBackend
-from generation.stages import Stage, StageOptions, StageResult
+from generation.stage import StageOptions, StageResult
+from generation.stages import run_stage
 from mindkb.settings import Settings
 
 
@@ -28,6 +31,7 @@ class GenerateRequest:
     temperature: float = 0.2
     text_only: bool = False
     lease_seconds: float = 900.0
+    overwrite_features: bool = False
 
 
 def decodings(settings: Settings, req: GenerateRequest) -> dict[str, Decoding]:
@@ -46,19 +50,16 @@ def make_backend(settings: Settings, req: GenerateRequest) -> Backend:
                                     batch_size=req.batch_size)
 
 
-def run_generate(settings: Settings, req: GenerateRequest, backend: Backend | None = None) -> list[StageResult]:
-    from mindkb.cli.common import database
-
+def run_generate(driver: Driver, settings: Settings, req: GenerateRequest,
+                 backend: Backend | None = None) -> list[StageResult]:
     options = StageOptions(relations=req.relations, limit=req.limit, batch_size=req.batch_size,
                            text_only=req.text_only, lease_seconds=req.lease_seconds,
                            decoding=decodings(settings, req), db_wait_seconds=settings.db_wait_seconds,
-                           db_uri=settings.neo4j_uri or "")
-    with database(settings) as (settings, driver):
-        own = backend is None
-        backend = backend or make_backend(settings, req)
-        try:
-            stage = Stage(driver, settings.neo4j_database, backend, options)
-            return [stage.run(name) for name in req.stages]
-        finally:
-            if own:
-                backend.close()
+                           db_uri=settings.neo4j_uri or "", overwrite_features=req.overwrite_features)
+    own = backend is None
+    backend = backend or make_backend(settings, req)
+    try:
+        return [run_stage(driver, settings.neo4j_database, backend, options, name) for name in req.stages]
+    finally:
+        if own:
+            backend.close()

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from generation.prompts import PROMPTS
+from mindkb.relations import RELATIONS
+
 IMAGE_TOKEN = "<image>"
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>", IMAGE_TOKEN]
 
@@ -51,9 +54,6 @@ class TinySpec:
 
 
 def _corpus() -> list[str]:
-    from generation.prompts import PROMPTS
-    from mindkb.relations import RELATIONS
-
     lines = [PROMPTS.features, PROMPTS.intention, PROMPTS.filter, _EXTRA_WORDS]
     lines += [r.template for r in RELATIONS if r.template]
     lines += [r.name for r in RELATIONS]

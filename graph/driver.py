@@ -6,7 +6,7 @@ transient errors and a failing batch leaves nothing behind.
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from mindkb.errors import MindError
 from mindkb.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def driver_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -145,10 +146,9 @@ class Patient:
     def _say_waiting(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
-        sys.stderr.write(
-            f"mind: waiting for Neo4j at {self.uri} ({type(exc).__name__}); attempt {state.attempt_number}, "
-            f"next try in {delay:.1f}s, giving up after {self.wait_seconds:.0f}s (MIND_DB_WAIT_SECONDS)\n")
-        sys.stderr.flush()
+        log.warning("waiting for Neo4j at %s (%s); attempt %d, next try in %.1fs, giving up after %.0fs "
+                    "(MIND_DB_WAIT_SECONDS)", self.uri, type(exc).__name__, state.attempt_number, delay,
+                    self.wait_seconds)
 
     def _give_up(self, state: RetryCallState):
         exc = state.outcome.exception() if state.outcome else None

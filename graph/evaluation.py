@@ -20,48 +20,55 @@ def product_vectors(tx: ManagedTransaction, asins: list[str]) -> dict[str, list[
     return {r["asin"]: r["embedding"] for r in result}
 
 
-def nearest_accepted_intentions(tx: ManagedTransaction, vectors: list[list[float]], k: int) -> list[dict]:
-    """Per vector (by position `q`), accepted intentions among its k nearest:
-    {q, id, asinA, asinB, score} with Neo4j's normalised cosine score, best first per vector."""
+def nearest_accepted_intentions(tx: ManagedTransaction, vectors: list[list[float]], k: int,
+                                sources: list[str] | None = None) -> list[dict]:
+    """Per vector (by position `q`), accepted intentions (of `sources`, when given) among its k
+    nearest: {q, id, asinA, asinB, score} with Neo4j's normalised cosine score, best first per vector."""
     result = tx.run(
         "UNWIND range(0, size($vectors) - 1) AS q "
         f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $k, $vectors[q]) YIELD node, score "
-        "WHERE node.status = 'ACCEPTED' "
+        "WHERE node.status = 'ACCEPTED' AND ($sources IS NULL OR node.source IN $sources) "
         "RETURN q, node.id AS id, node.asinA AS asinA, node.asinB AS asinB, score ORDER BY q, score DESC, id",
-        vectors=vectors, k=k,
+        vectors=vectors, k=k, sources=sources,
     )
     return [r.data() for r in result]
 
 
-def nearest_accepted_intentions_exact(tx: ManagedTransaction, vector: list[float], k: int) -> list[dict]:
+def nearest_accepted_intentions_exact(tx: ManagedTransaction, vector: list[float], k: int,
+                                      sources: list[str] | None = None) -> list[dict]:
     """The same as one vector of nearest_accepted_intentions by a full scan: for when the HNSW
     index returns fewer than k (it does on clusters of identical vectors, e.g. many facts with
     the same text). {id, asinA, asinB, score}, score normalised as the index's."""
     result = tx.run(
         "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' AND i.embedding IS NOT NULL "
+        "AND ($sources IS NULL OR i.source IN $sources) "
         "WITH i, vector.similarity.cosine(i.embedding, $vector) AS score ORDER BY score DESC, i.id LIMIT $k "
         "RETURN i.id AS id, i.asinA AS asinA, i.asinB AS asinB, score",
-        vector=vector, k=k,
+        vector=vector, k=k, sources=sources,
     )
     return [r.data() for r in result]
 
 
-def accepted_pairs(tx: ManagedTransaction) -> list[list[str]]:
-    """Every co-buy pair that has an accepted intention, as [asinA, asinB] (stored order)."""
+def accepted_pairs(tx: ManagedTransaction, sources: list[str] | None = None) -> list[list[str]]:
+    """Every co-buy pair that has an accepted intention (of `sources`, when given), as [asinA, asinB]."""
     result = tx.run(
-        "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' "
-        "WITH DISTINCT i.asinA AS a, i.asinB AS b RETURN a, b ORDER BY a, b"
+        "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' AND ($sources IS NULL OR i.source IN $sources) "
+        "WITH DISTINCT i.asinA AS a, i.asinB AS b RETURN a, b ORDER BY a, b",
+        sources=sources,
     )
     return [[r["a"], r["b"]] for r in result]
 
 
 def intention_ids_for_pairs(tx: ManagedTransaction, pairs: list[list[str]]) -> list[dict]:
-    """Per pair [a, b] (either order), the ids of every intention that explains both: {a, b, ids}."""
+    """Per pair [a, b] (either order), every intention that explains both:
+    {a, b, facts: [{id, source, status}]}."""
     result = tx.run(
         "UNWIND $pairs AS pair "
         "OPTIONAL MATCH (:Product {asin: pair[0]})<-[:EXPLAINS]-(i:Intention)-[:EXPLAINS]->"
         "(:Product {asin: pair[1]}) "
-        "RETURN pair[0] AS a, pair[1] AS b, collect(DISTINCT i.id) AS ids",
+        "WITH pair, i ORDER BY i.id "
+        "RETURN pair[0] AS a, pair[1] AS b, "
+        "[f IN collect(DISTINCT {id: i.id, source: i.source, status: i.status}) WHERE f.id IS NOT NULL] AS facts",
         pairs=pairs,
     )
     return [r.data() for r in result]

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from neo4j import ManagedTransaction
 
+from graph.intentions import merge_intentions
 from graph.params import Rows
 
-# A product has features for (model, version) when all three are set and match.
-_FEATURED = "(p.features IS NOT NULL AND p.featuresModel = $model AND p.featuresPromptVersion = $pv)"
+# A product has features for (model, version) when all three are set and match. Imported features
+# (featuresSource set, e.g. mind-csv) count as done for every model unless $overwrite asks to
+# replace them: the stage never overwrites text it did not make unless asked.
+_FEATURED = ("(p.features IS NOT NULL AND ((p.featuresModel = $model AND p.featuresPromptVersion = $pv) "
+             "OR (p.featuresSource IS NOT NULL AND NOT $overwrite)))")
 _USABLE_IMAGE = "(p.imageState = 'ok' AND p.imagePath IS NOT NULL)"
 _MISSING_RELATIONS = (
     "[rel IN $relations WHERE NOT EXISTS { "
@@ -33,7 +37,7 @@ _PAIR_READY = (
 
 
 def feature_candidates(tx: ManagedTransaction, model: str, pv: str, text_only: bool, exclude: list[str],
-                       limit: int, owner: str = "") -> list[str]:
+                       limit: int, owner: str = "", overwrite: bool = False) -> list[str]:
     """Asins that need features and are not leased, or leased by `owner` itself (a claim whose answer
     was lost to a dropped connection); no lock: `claim_features` re-checks."""
     result = tx.run(
@@ -42,13 +46,13 @@ def feature_candidates(tx: ManagedTransaction, model: str, pv: str, text_only: b
         "     OR p.featuresLeaseOwner = $owner) "
         "AND NOT p.asin IN $exclude "
         "RETURN p.asin AS asin LIMIT $limit",
-        model=model, pv=pv, textOnly=text_only, exclude=exclude, limit=limit, owner=owner,
+        model=model, pv=pv, textOnly=text_only, exclude=exclude, limit=limit, owner=owner, overwrite=overwrite,
     )
     return [r["asin"] for r in result]
 
 
 def claim_features(tx: ManagedTransaction, asins: list[str], owner: str, model: str, pv: str,
-                   lease_ms: int) -> list[dict]:
+                   lease_ms: int, overwrite: bool = False) -> list[dict]:
     """Lock, re-check and lease; returns what the prompt needs for each claimed product."""
     result = tx.run(
         "UNWIND $asins AS asin MATCH (p:Product {asin: asin}) "
@@ -59,7 +63,7 @@ def claim_features(tx: ManagedTransaction, asins: list[str], owner: str, model: 
         "SET p.featuresLeaseOwner = $owner, p.featuresLeaseUntil = timestamp() + $leaseMs "
         "RETURN p.asin AS asin, p.title AS title, p.description AS description, "
         "p.imagePath AS imagePath, p.imageState AS imageState",
-        asins=asins, owner=owner, model=model, pv=pv, leaseMs=lease_ms,
+        asins=asins, owner=owner, model=model, pv=pv, leaseMs=lease_ms, overwrite=overwrite,
     )
     return [r.data() for r in result]
 
@@ -71,7 +75,7 @@ def write_features(tx: ManagedTransaction, rows: list[dict], owner: str, provena
         "SET p.features = row.features, p.featuresRaw = row.raw, p.featuresModel = $prov.model, "
         "p.featuresPromptVersion = $prov.promptVersion, p.featuresSeed = $prov.seed, "
         "p.featuresDecoding = $prov.decoding, p.featuresAt = datetime() "
-        "REMOVE p.featuresLeaseOwner, p.featuresLeaseUntil "
+        "REMOVE p.featuresLeaseOwner, p.featuresLeaseUntil, p.featuresSource "
         "RETURN p.asin AS asin",
         rows=Rows(rows), owner=owner, prov=provenance,
     )
@@ -86,21 +90,23 @@ def release_features(tx: ManagedTransaction, asins: list[str], owner: str) -> No
     ).consume()
 
 
-def count_feature_work(tx: ManagedTransaction, model: str, pv: str, text_only: bool) -> int:
+def count_feature_work(tx: ManagedTransaction, model: str, pv: str, text_only: bool,
+                       overwrite: bool = False) -> int:
     record = tx.run(
         f"MATCH (p:Product) WHERE NOT {_FEATURED} AND ($textOnly OR {_USABLE_IMAGE}) RETURN count(p) AS n",
-        model=model, pv=pv, textOnly=text_only,
+        model=model, pv=pv, textOnly=text_only, overwrite=overwrite,
     ).single()
     return record["n"]
 
 
-def count_products_without_image(tx: ManagedTransaction, model: str, pv: str) -> dict[str, int]:
+def count_products_without_image(tx: ManagedTransaction, model: str, pv: str,
+                                 overwrite: bool = False) -> dict[str, int]:
     """Products that need features but have no usable image, by reason."""
     result = tx.run(
         f"MATCH (p:Product) WHERE NOT {_FEATURED} AND NOT {_USABLE_IMAGE} "
         "RETURN CASE WHEN p.imageState IS NULL OR p.imageState = 'ok' THEN 'no image' "
         "ELSE 'image ' + p.imageState END AS reason, count(p) AS n",
-        model=model, pv=pv,
+        model=model, pv=pv, overwrite=overwrite,
     )
     return {r["reason"]: r["n"] for r in result}
 
@@ -237,9 +243,10 @@ def count_filter_work(tx: ManagedTransaction, relations: list[str]) -> int:
 
 
 def claim_feature_batch(tx: ManagedTransaction, owner: str, model: str, pv: str, text_only: bool,
-                        exclude: list[str], limit: int, lease_ms: int) -> tuple[int, list[dict]]:
-    asins = feature_candidates(tx, model, pv, text_only, exclude, limit, owner)
-    return len(asins), (claim_features(tx, asins, owner, model, pv, lease_ms) if asins else [])
+                        exclude: list[str], limit: int, lease_ms: int,
+                        overwrite: bool = False) -> tuple[int, list[dict]]:
+    asins = feature_candidates(tx, model, pv, text_only, exclude, limit, owner, overwrite)
+    return len(asins), (claim_features(tx, asins, owner, model, pv, lease_ms, overwrite) if asins else [])
 
 
 def claim_pair_batch(tx: ManagedTransaction, owner: str, model: str, pv: str, relations: list[str],
@@ -256,8 +263,6 @@ def claim_filter_batch(tx: ManagedTransaction, owner: str, relations: list[str],
 
 def write_intention_batch(tx: ManagedTransaction, rows: list[dict], pairs: list[dict], owner: str) -> int:
     """Release the pairs and, for those still held, merge their intentions: one transaction."""
-    from graph.intentions import merge_intentions
-
     held = {(p["a"], p["b"]) for p in release_pairs(tx, pairs, owner)}
     mine = [r for r in rows if (r["asinA"], r["asinB"]) in held]
     return merge_intentions(tx, mine) if mine else 0

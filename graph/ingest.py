@@ -59,6 +59,24 @@ def merge_minimal_products(tx: ManagedTransaction, rows: list[dict]) -> int:
     return summary.counters.nodes_created
 
 
+def set_imported_features(tx: ManagedTransaction, rows: list[dict], source: str) -> int:
+    """rows: {asin, features, raw}; stage-1 text from a released run, with provenance.
+
+    Features that the generation stage or another import made are kept: only a product without
+    features, or with features from this same source, takes the row.
+    """
+    summary = tx.run(
+        "UNWIND $rows AS row MATCH (p:Product {asin: row.asin}) "
+        "WITH p, row WHERE p.features IS NULL OR p.featuresSource = $source "
+        "SET p.features = row.features, p.featuresRaw = row.raw, p.featuresSource = $source, "
+        "p.featuresModel = $source, p.featuresPromptVersion = 'import', "
+        "p.featuresAt = coalesce(p.featuresAt, datetime()) "
+        "RETURN count(p) AS n",
+        rows=Rows(rows), source=source,
+    ).single()
+    return summary["n"] if summary else 0
+
+
 def link_co_buys(tx: ManagedTransaction, rows: list[dict]) -> int:
     """rows: {a, b, source} with a < b; links pairs whose ends both exist; returns edges created."""
     summary = tx.run(
@@ -149,6 +167,12 @@ def delete_pending_by_prefix(tx: ManagedTransaction, prefix: str, limit: int) ->
         prefix=prefix, limit=limit,
     ).consume()
     return summary.counters.nodes_deleted
+
+
+def count_co_buys_by_prefix(tx: ManagedTransaction, prefix: str) -> int:
+    """CO_BUY edges leaving products whose asin starts with `prefix` (one benchmark's own data)."""
+    return tx.run("MATCH (a:Product)-[r:CO_BUY]->() WHERE a.asin STARTS WITH $prefix RETURN count(r) AS n",
+                  prefix=prefix).single()["n"]
 
 
 def graph_counts(tx: ManagedTransaction) -> dict:

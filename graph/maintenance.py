@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from neo4j import Driver, ManagedTransaction
 
+from graph.schema import KNOWN_LABELS
+
 
 def delete_everything(driver: Driver, database: str) -> None:
     """Remove all nodes and relationships in batches (auto-commit, so it fits any heap)."""
@@ -12,8 +14,6 @@ def delete_everything(driver: Driver, database: str) -> None:
 
 
 def count_nodes(driver: Driver, database: str, label: str | None = None) -> int:
-    from graph.schema import KNOWN_LABELS
-
     if label is not None and label not in KNOWN_LABELS:
         raise ValueError(f"unknown label {label!r}")
     query = f"MATCH (n:{label}) RETURN count(n) AS n" if label else "MATCH (n) RETURN count(n) AS n"

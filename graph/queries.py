@@ -15,7 +15,7 @@ INTENTION = (
     "{.id, .text, .relation, .status, .rationale, .model, .promptVersion, .source, .asinA, .asinB, "
     ".curatedBy, .curatorNote, curatedAt: toString(%s.curatedAt)}"
 )
-I = INTENTION % "i"
+I_MAP = INTENTION % "i"
 NODE = INTENTION % "node"
 
 
@@ -52,7 +52,7 @@ async def intention_pages(tx: AsyncManagedTransaction, keys: list[dict]) -> list
         "WHERE (k.relation IS NULL OR i.relation = k.relation) AND (k.status IS NULL OR i.status = k.status) "
         "AND (k.after IS NULL OR i.id > k.after) "
         "WITH ix, k, i ORDER BY i.id "
-        f"WITH ix, k, collect(i {I}) AS items "
+        f"WITH ix, k, collect(i {I_MAP}) AS items "
         "RETURN ix, items[..k.first + 1] AS items",
         keys=keys,
     )
@@ -60,7 +60,7 @@ async def intention_pages(tx: AsyncManagedTransaction, keys: list[dict]) -> list
 
 async def intentions_by_id(tx: AsyncManagedTransaction, ids: list[str]) -> list[dict]:
     return [r["i"] for r in await _rows(
-        tx, f"UNWIND $ids AS id MATCH (i:Intention {{id: id}}) RETURN i {I} AS i", ids=ids)]
+        tx, f"UNWIND $ids AS id MATCH (i:Intention {{id: id}}) RETURN i {I_MAP} AS i", ids=ids)]
 
 
 async def explained_products(tx: AsyncManagedTransaction, ids: list[str]) -> list[dict]:
@@ -81,7 +81,7 @@ async def pair_intentions(
         tx,
         "MATCH (:Product {asin: $a})<-[:EXPLAINS]-(i:Intention)-[:EXPLAINS]->(:Product {asin: $b}) "
         "WHERE ($relation IS NULL OR i.relation = $relation) AND i.status IN $statuses "
-        f"RETURN DISTINCT i {I} AS i ORDER BY i.relation, i.id",
+        f"RETURN DISTINCT i {I_MAP} AS i ORDER BY i.relation, i.id",
         a=a, b=b, relation=relation, statuses=statuses,
     )]
 
@@ -110,16 +110,18 @@ async def search_intentions(
 
 
 async def intention_evidence(
-    tx: AsyncManagedTransaction, embedding: list[float], fetch: int, statuses: list[str]
+    tx: AsyncManagedTransaction, embedding: list[float], fetch: int, statuses: list[str],
+    sources: list[str] | None = None,
 ) -> list[dict]:
-    """Nearest intentions (by the vector index) with the products they explain: {score, i, asins}."""
+    """Nearest intentions (by the vector index; of `sources` when given) with the products they
+    explain: {score, i, asins}."""
     return await _rows(
         tx,
         f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
-        "WHERE node.status IN $statuses "
+        "WHERE node.status IN $statuses AND ($sources IS NULL OR node.source IN $sources) "
         "MATCH (node)-[:EXPLAINS]->(p:Product) "
         f"RETURN score, node {NODE} AS i, collect(p.asin) AS asins ORDER BY score DESC",
-        embedding=embedding, fetch=fetch, statuses=statuses,
+        embedding=embedding, fetch=fetch, statuses=statuses, sources=sources,
     )
 
 
@@ -167,8 +169,9 @@ async def relation_stats(tx: AsyncManagedTransaction) -> list[dict]:
         "MATCH (r:Relation) "
         "OPTIONAL MATCH (i:Intention {relation: r.name}) "
         "WITH r, count(i) AS total, count(CASE WHEN i.status = 'ACCEPTED' THEN 1 END) AS accepted, "
-        "count(CASE WHEN i.status = 'REJECTED' THEN 1 END) AS rejected "
-        "RETURN r.name AS name, r.template AS template, total, accepted, rejected ORDER BY r.ord",
+        "count(CASE WHEN i.status = 'REJECTED' THEN 1 END) AS rejected, "
+        "count(CASE WHEN i.status = 'UNDECIDED' THEN 1 END) AS undecided "
+        "RETURN r.name AS name, r.template AS template, total, accepted, rejected, undecided ORDER BY r.ord",
     )
 
 
@@ -179,7 +182,7 @@ async def set_intention_status(
         tx,
         "MATCH (i:Intention {id: $id}) "
         "SET i.status = $status, i.curatorNote = $note, i.curatedBy = $curator, i.curatedAt = datetime() "
-        f"RETURN i {I} AS i",
+        f"RETURN i {I_MAP} AS i",
         id=id, status=status, note=note, curator=curator,
     )
     return rows[0]["i"] if rows else None

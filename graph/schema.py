@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 
 from neo4j import Driver, ManagedTransaction
 
@@ -37,6 +37,8 @@ INDEXES = (
 
 _CONFIG_KEYS = {"quantization": "vector.quantization.enabled", "m": "vector.hnsw.m",
                 "ef_construction": "vector.hnsw.ef_construction"}
+
+log = logging.getLogger(__name__)
 
 
 def _stale_settings(index_config: dict) -> dict:
@@ -105,8 +107,8 @@ def apply_schema(driver: Driver, database: str, embedding_dimensions: int) -> di
                     )
                 stale = _stale_settings(existing[name]["options"]["indexConfig"])
                 if stale:
-                    print(f"warning: vector index {name} was built with {stale}, not the configured "
-                          f"{VECTOR_INDEX_CONFIG}; DROP INDEX {name} and re-run to rebuild it", file=sys.stderr)
+                    log.warning("vector index %s was built with %s, not the configured %s; "
+                                "DROP INDEX %s and re-run to rebuild it", name, stale, VECTOR_INDEX_CONFIG, name)
             else:
                 session.execute_write(create_vector_index, name, label, embedding_dimensions)
         session.execute_write(

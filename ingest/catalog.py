@@ -20,14 +20,15 @@ from pathlib import Path
 import httpx
 from neo4j import Driver
 
+from graph.driver import read
 from graph.ingest import count_pending_links, ensure_ingest_schema, write_catalog_batch
+from ingest.batches import LineCounter, RecordError, write_batches
 from ingest.images import ImageCache, ImageResolver, ImageResult
-from ingest.quarantine import Quarantine
 from ingest.reader import iter_lines, sniff_json_lines
-from ingest.records import CatalogRecord, RecordError, parse_catalog_line
-from mindkb.errors import BadInput
+from ingest.records import CatalogRecord, parse_catalog_line
+from mindkb.errors import BadInput, BadOption
 from mindkb.ids import pair_key
-from mindkb.output import progress
+from mindkb.quarantine import Quarantine
 from mindkb.settings import Settings
 
 LINK_SOURCE = "also_buy"
@@ -52,8 +53,7 @@ class _Item:
 
 
 @dataclass
-class CatalogStats:
-    read: int = 0
+class CatalogStats(LineCounter):
     loaded: int = 0
     created: int = 0
     skipped: int = 0
@@ -66,11 +66,11 @@ def check_options(paths: list[Path], options: CatalogOptions) -> None:
     if not paths:
         raise BadInput("no input file given")
     if options.images_dir is not None and not options.images_dir.is_dir():
-        raise BadInput(f"--images-dir {options.images_dir}: not a directory")
+        raise BadOption(f"{{images_dir}} {options.images_dir}: not a directory")
     if options.require_image and options.images_dir is None and not options.download_images:
-        raise BadInput("--require-image needs --images-dir or --download-images")
+        raise BadOption("{require_image} needs {images_dir} or {download_images}")
     if options.limit is not None and options.limit < 1:
-        raise BadInput("--limit must be at least 1")
+        raise BadOption("{limit} must be at least 1")
     for path in paths:
         sniff_json_lines(path)
 
@@ -158,23 +158,25 @@ def ingest_catalog(
         resolver = _resolver(settings, options, stack)
         pool = (stack.enter_context(ThreadPoolExecutor(settings.image_download_workers))
                 if resolver is not None else None)
-        session = stack.enter_context(driver.session(database=settings.neo4j_database))
-        bar = stack.enter_context(progress(desc="catalog", unit="lines"))
-        for items in _read_ahead(read_batches(paths, options, settings, quarantine, stats, batch_size)):
-            if pool is not None and resolver is not None:
-                images = list(pool.map(lambda it: resolver.resolve(it.record.asin, it.record.image_urls), items))
-            else:
-                images = [None] * len(items)
-            products, links = _rows(items, images, options, quarantine, stats)
-            if products:
-                result = session.execute_write(write_catalog_batch, products, links, LINK_SOURCE)
-                stats.loaded += len(products)
-                stats.created += result["created"]
-                stats.co_buy += result["co_buy"]
-            quarantine.flush()
-            bar.update(stats.read - bar.n)
-            bar.set_postfix(loaded=stats.loaded, quarantined=quarantine.count, refresh=False)
-        pending = session.execute_read(count_pending_links)
+
+        def prepared() -> Iterator[tuple[list[dict], list[dict]]]:
+            """Each read batch with its images resolved (in parallel when downloading)."""
+            for items in _read_ahead(read_batches(paths, options, settings, quarantine, stats, batch_size)):
+                if pool is not None and resolver is not None:
+                    images = list(pool.map(lambda it: resolver.resolve(it.record.asin, it.record.image_urls), items))
+                else:
+                    images = [None] * len(items)
+                yield _rows(items, images, options, quarantine, stats)
+
+        def write(tx, batch: tuple[list[dict], list[dict]]) -> dict | None:
+            products, links = batch
+            if not products:
+                return None
+            return {"loaded": len(products), **write_catalog_batch(tx, products, links, LINK_SOURCE)}
+
+        totals = write_batches(driver, settings.neo4j_database, prepared(), write, quarantine, stats, "catalog")
+        stats.loaded, stats.created, stats.co_buy = totals["loaded"], totals["created"], totals["co_buy"]
+    pending = read(driver, settings.neo4j_database, count_pending_links)
 
     return {
         "read": stats.read,

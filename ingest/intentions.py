@@ -2,54 +2,57 @@
 
 Formats:
 - mind-csv: the reference MIND scripts' output, columns id_a, id_b, Product_a, Product_b,
-  Relation, Intention, Agreement. Agreement "Yes..." -> ACCEPTED, "No..." -> REJECTED (the rest is
-  the rationale), anything else -> UNDECIDED.
+  Relation, product_a_desc, product_b_desc, Intention, tail, Agreement (extra columns ignored,
+  the optional ones may be missing). Relations in any spelling of the authors' list
+  (`propertOf`, `can`, ...). `Intention` goes through the model-output normaliser (`text` is the
+  intention, `rawText` the whole answer); `product_*_desc` become the products' stage-1
+  `features` (featuresSource mind-csv); `Agreement` "Yes..." -> ACCEPTED, "No..." -> REJECTED
+  with the rest as rationale, anything else UNDECIDED, absent GENERATED. `tail` is FolkScope's
+  assertion for the pair, not model output: imported only with `with_assertions`, as source
+  `folkscope` (IntentionQA's answers come from it, so it never mixes in silently).
 - intentionqa: the benchmark's JSON lines; one ACCEPTED intention per question from its
   `assertion` (the clause after "because"), relation from the template it starts with, else Other.
 - jsonl: {"asin_a", "asin_b", "relation", "text", "status"?, "rationale"?, "source"?,
   "name_a"?, "name_b"?}; status defaults to ACCEPTED, source to "jsonl".
 Ids are mindkb.ids.intention_id(pair, relation, model=<source>, prompt_version="import",
-discriminator=<text>), so a re-import changes nothing.
+discriminator=<the record's own text>), so a re-import changes nothing.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from neo4j import Driver
+from neo4j import Driver, ManagedTransaction
 
-from graph.ingest import (complete_pending_links, ensure_ingest_schema, existing_intention_ids, link_co_buys,
-                          merge_minimal_products)
+from graph.ingest import (
+    complete_pending_links,
+    ensure_ingest_schema,
+    existing_intention_ids,
+    link_co_buys,
+    merge_minimal_products,
+    set_imported_features,
+)
 from graph.intentions import merge_intentions
-from ingest.quarantine import Quarantine
-from ingest.records import clean_text, valid_asin
+from ingest.batches import LineCounter, Parsed, RecordError, batched, parse_records, write_batches
 from ingest.table import open_table
 from mindkb.errors import BadInput
-from mindkb.ids import intention_id, named_product_asin, pair_key
-from mindkb.output import progress
-from mindkb.relations import RELATIONS, STATUSES
+from mindkb.ids import intention_id, named_product_asin, pair_key, valid_asin
+from mindkb.normalize import normalize_features, normalize_intention, parse_verdict
+from mindkb.quarantine import Quarantine
+from mindkb.relations import BY_NAME, STATUSES, lookup_relation, relation_from_text
 from mindkb.settings import Settings
+from mindkb.text import clean_text
 
 FORMATS = ("mind-csv", "intentionqa", "jsonl")
 PROMPT_VERSION = "import"
+ASSERTION_SOURCE = "folkscope"
 MAX_INTENTION_CHARS = 5_000
 REQUIRED = {
     "mind-csv": ("id_a", "id_b", "Relation", "Intention"),
     "intentionqa": ("item_a_id", "item_b_id", "assertion"),
     "jsonl": ("asin_a", "asin_b", "relation", "text"),
 }
-# Longest template first, so "they both are a type of" wins over "they both are".
-TEMPLATES = sorted(((r.template.lower(), r.name) for r in RELATIONS if r.template), key=lambda t: -len(t[0]))
-RELATION_LOOKUP = {r.name.lower(): r.name for r in RELATIONS}
-RELATION_LOOKUP.update({r.enum_name.lower(): r.name for r in RELATIONS})
-RELATION_LOOKUP.update({r.template.lower(): r.name for r in RELATIONS if r.template})
-VERDICT_RE = re.compile(r"^\W*(yes|no)\b\W*", re.IGNORECASE)
-
-
-class IntentionRecordError(ValueError):
-    """A record that cannot be imported; the message is the quarantine reason."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,13 @@ class ImportedIntention:
     rationale: str | None
     source: str
     raw_text: str | None = None
-    # Other products the record names (IntentionQA task 2: the distractor options), as
-    # (asin, name); loaded as products without any co-buy link so a benchmark can rank them.
-    extra_products: tuple[tuple[str, str | None], ...] = ()
+    # What the id tells apart: the record's own text (for mind-csv the whole answer, so a change
+    # of the normaliser never duplicates a re-import).
+    discriminator: str | None = None
 
     def row(self) -> dict:
-        iid = intention_id(self.asin_a, self.asin_b, self.relation, self.source, PROMPT_VERSION, self.text)
+        iid = intention_id(self.asin_a, self.asin_b, self.relation, self.source, PROMPT_VERSION,
+                           self.discriminator or self.text)
         props = {"text": self.text, "status": self.status, "rationale": self.rationale,
                  "model": self.source, "promptVersion": PROMPT_VERSION, "source": self.source}
         if self.raw_text:
@@ -78,30 +82,27 @@ class ImportedIntention:
                 "props": props}
 
 
-def relation_from_text(text: str) -> str:
-    lowered = text.lower()
-    for template, name in TEMPLATES:
-        if lowered.startswith(template):
-            return name
-    return "Other"
+@dataclass(frozen=True)
+class ImportRecord:
+    """What one line adds: intentions, the products they name, and stage-1 features."""
+
+    intentions: tuple[ImportedIntention, ...]
+    # Other products the record names (IntentionQA task 2: the distractor options), as
+    # (asin, name); loaded as products without any co-buy link so a benchmark can rank them.
+    extra_products: tuple[tuple[str, str | None], ...] = ()
+    features: tuple[tuple[str, str, str], ...] = ()  # (asin, features, raw description)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    with_assertions: bool = False  # mind-csv: also FolkScope's `tail` as source folkscope
 
 
 def relation_name(value: object) -> str:
-    key = " ".join(str(value or "").split()).lower()
-    if key not in RELATION_LOOKUP:
-        raise IntentionRecordError(f"unknown relation {str(value)[:80]!r}")
-    return RELATION_LOOKUP[key]
-
-
-def parse_agreement(value: object) -> tuple[str, str | None]:
-    text = clean_text(value)
-    if not text:
-        return "UNDECIDED", None
-    match = VERDICT_RE.match(text)
-    if not match:
-        return "UNDECIDED", text
-    status = "ACCEPTED" if match.group(1).lower() == "yes" else "REJECTED"
-    return status, text[match.end():].strip() or None
+    name = lookup_relation(value)
+    if name is None:
+        raise RecordError(f"unknown relation {str(value)[:80]!r}")
+    return name
 
 
 def _ids(data: dict, key_a: str, key_b: str) -> tuple[str, str]:
@@ -109,44 +110,72 @@ def _ids(data: dict, key_a: str, key_b: str) -> tuple[str, str]:
     for key in (key_a, key_b):
         raw = data.get(key)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            raise IntentionRecordError(f"missing or empty {key}")
+            raise RecordError(f"missing or empty {key}")
         asin = valid_asin(raw)
         if asin is None:
-            raise IntentionRecordError(f"invalid {key} {str(raw)[:80]!r}")
+            raise RecordError(f"invalid {key} {str(raw)[:80]!r}")
         out.append(asin)
     if out[0] == out[1]:
-        raise IntentionRecordError(f"{key_a} equals {key_b}")
+        raise RecordError(f"{key_a} equals {key_b}")
     return out[0], out[1]
 
 
 def _text(value: object, field: str) -> str:
     text = clean_text(value)
     if not text:
-        raise IntentionRecordError(f"missing or empty {field}")
+        raise RecordError(f"missing or empty {field}")
     if len(text) > MAX_INTENTION_CHARS:
-        raise IntentionRecordError(f"{field} longer than {MAX_INTENTION_CHARS} characters")
+        raise RecordError(f"{field} longer than {MAX_INTENTION_CHARS} characters")
     return text
 
 
-def parse_mind_csv(data: dict) -> ImportedIntention:
-    asin_a, asin_b = _ids(data, "id_a", "id_b")
-    relation = relation_name(data.get("Relation"))
-    status, rationale = parse_agreement(data.get("Agreement"))
-    return ImportedIntention(asin_a, asin_b, clean_text(data.get("Product_a")), clean_text(data.get("Product_b")),
-                             relation, _text(data.get("Intention"), "Intention"), status, rationale, "mind-csv")
-
-
-def parse_intentionqa(data: dict) -> ImportedIntention:
-    asin_a, asin_b = _ids(data, "item_a_id", "item_b_id")
-    assertion = _text(data.get("assertion"), "assertion")
-    lowered = assertion.lower()
-    cut = lowered.find("because ")
+def _because(assertion: str) -> str:
+    """The clause after "because" in "PersonX bought ... because <intention>"."""
+    cut = assertion.lower().find("because ")
     text = assertion[cut + len("because "):].strip() if cut >= 0 else assertion
     if not text:
-        raise IntentionRecordError("empty assertion after 'because'")
-    return ImportedIntention(asin_a, asin_b, clean_text(data.get("item_a_name")), clean_text(data.get("item_b_name")),
-                             relation_from_text(text), text, "ACCEPTED", None, "intentionqa", assertion,
-                             _distractor_products(data))
+        raise RecordError("empty assertion after 'because'")
+    return text
+
+
+def parse_mind_csv(data: dict, options: ImportOptions) -> ImportRecord:
+    asin_a, asin_b = _ids(data, "id_a", "id_b")
+    relation = relation_name(data.get("Relation"))
+    raw = data.get("Intention")
+    _text(raw, "Intention")  # present and bounded
+    answer = normalize_intention(str(raw), BY_NAME[relation].template)
+    agreement = clean_text(data.get("Agreement"))
+    if agreement is None:
+        status, rationale = "GENERATED", None
+    else:
+        verdict = parse_verdict(agreement)
+        status, rationale = verdict.status, verdict.rationale or (agreement if verdict.status == "UNDECIDED" else None)
+    name_a, name_b = clean_text(data.get("Product_a")), clean_text(data.get("Product_b"))
+    intentions = [ImportedIntention(asin_a, asin_b, name_a, name_b, relation, answer.text, status, rationale,
+                                    "mind-csv", answer.raw_text, discriminator=answer.raw_text)]
+    tail = clean_text(data.get("tail"))
+    if options.with_assertions and tail:
+        text = _because(tail)
+        intentions.append(ImportedIntention(asin_a, asin_b, name_a, name_b, relation, text, "ACCEPTED", None,
+                                            ASSERTION_SOURCE, tail))
+    features = []
+    for asin, column in ((asin_a, "product_a_desc"), (asin_b, "product_b_desc")):
+        desc = data.get(column)
+        if isinstance(desc, str) and desc.strip():
+            text = normalize_features(desc)
+            if text:
+                features.append((asin, text[:MAX_INTENTION_CHARS * 4], desc))
+    return ImportRecord(tuple(intentions), features=tuple(features))
+
+
+def parse_intentionqa(data: dict, options: ImportOptions) -> ImportRecord:
+    asin_a, asin_b = _ids(data, "item_a_id", "item_b_id")
+    assertion = _text(data.get("assertion"), "assertion")
+    text = _because(assertion)
+    intention = ImportedIntention(asin_a, asin_b, clean_text(data.get("item_a_name")),
+                                  clean_text(data.get("item_b_name")), relation_from_text(text), text, "ACCEPTED",
+                                  None, "intentionqa", assertion)
+    return ImportRecord((intention,), extra_products=_distractor_products(data))
 
 
 def _distractor_products(data: dict) -> tuple[tuple[str, str | None], ...]:
@@ -164,84 +193,92 @@ def _distractor_products(data: dict) -> tuple[tuple[str, str | None], ...]:
     return tuple(out)
 
 
-def parse_jsonl(data: dict) -> ImportedIntention:
+def parse_jsonl(data: dict, options: ImportOptions) -> ImportRecord:
     asin_a, asin_b = _ids(data, "asin_a", "asin_b")
     relation = relation_name(data.get("relation"))
     status = str(data.get("status") or "ACCEPTED").strip().upper()
     if status not in STATUSES:
-        raise IntentionRecordError(f"unknown status {str(data.get('status'))[:40]!r}")
+        raise RecordError(f"unknown status {str(data.get('status'))[:40]!r}")
     source = clean_text(data.get("source")) or "jsonl"
     if len(source) > 100:
-        raise IntentionRecordError("source longer than 100 characters")
-    return ImportedIntention(asin_a, asin_b, clean_text(data.get("name_a")), clean_text(data.get("name_b")),
-                             relation, _text(data.get("text"), "text"), status,
-                             clean_text(data.get("rationale")), source)
+        raise RecordError("source longer than 100 characters")
+    intention = ImportedIntention(asin_a, asin_b, clean_text(data.get("name_a")), clean_text(data.get("name_b")),
+                                  relation, _text(data.get("text"), "text"), status,
+                                  clean_text(data.get("rationale")), source)
+    return ImportRecord((intention,))
 
 
 PARSERS = {"mind-csv": parse_mind_csv, "intentionqa": parse_intentionqa, "jsonl": parse_jsonl}
 
 
-def write_import_batch(tx, products: list[dict], links: list[dict], rows: list[dict]) -> dict:
-    """Minimal products for unknown asins, the pair's CO_BUY edge, then the intentions."""
+@dataclass
+class _Batch:
+    products: dict[str, dict] = field(default_factory=dict)
+    links: dict[tuple[str, str], dict] = field(default_factory=dict)
+    rows: dict[str, dict] = field(default_factory=dict)
+    features: dict[str, dict] = field(default_factory=dict)
+
+    def add(self, record: ImportRecord) -> None:
+        for item in record.intentions:
+            for asin, name in ((item.asin_a, item.name_a), (item.asin_b, item.name_b)):
+                self._product(asin, name)
+            a, b = pair_key(item.asin_a, item.asin_b)
+            self.links[(a, b)] = {"a": a, "b": b, "source": item.source}
+            row = item.row()
+            self.rows[row["id"]] = row
+        for asin, name in record.extra_products:
+            self._product(asin, name)
+        for asin, text, raw in record.features:
+            self.features[asin] = {"asin": asin, "features": text, "raw": raw}
+
+    def _product(self, asin: str, name: str | None) -> None:
+        if asin not in self.products or (name and not self.products[asin]["title"]):
+            self.products[asin] = {"asin": asin, "title": name}
+
+
+def write_import_batch(tx: ManagedTransaction, products: list[dict], links: list[dict], rows: list[dict],
+                       features: list[dict] | None = None, feature_source: str = "") -> dict:
+    """Minimal products for unknown asins, the pair's CO_BUY edge, features, then the intentions."""
     existing = set(existing_intention_ids(tx, [r["id"] for r in rows]))
     merge_minimal_products(tx, products)
     link_co_buys(tx, links)
     complete_pending_links(tx, [p["asin"] for p in products])
+    featured = set_imported_features(tx, features, feature_source) if features else 0
     written = merge_intentions(tx, rows)
-    return {"written": written, "created": sum(1 for r in rows if r["id"] not in existing)}
+    return {"written": written, "created": sum(1 for r in rows if r["id"] not in existing), "features": featured}
+
+
+def open_intentions(path: Path, fmt: str, settings: Settings):
+    """The file's records; a wrong format or a missing column fails here, before any write."""
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    return open_table(path, REQUIRED[fmt], settings.ingest_max_line_bytes,
+                      json_lines=None if fmt == "mind-csv" else True)
 
 
 def import_intentions(driver: Driver, settings: Settings, path: Path, fmt: str, quarantine: Quarantine,
-                      batch_size: int | None = None) -> dict:
-    if fmt not in FORMATS:
-        raise BadInput(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if fmt != "mind-csv" and not path.exists():
-        raise BadInput(f"{path}: no such file")
-    records = open_table(path, REQUIRED[fmt], settings.ingest_max_line_bytes,
-                         json_lines=None if fmt == "mind-csv" else True)
+                      batch_size: int | None = None, options: ImportOptions | None = None) -> dict:
+    records = open_intentions(path, fmt, settings)
     ensure_ingest_schema(driver, settings.neo4j_database)
+    options = options or ImportOptions()
     parse = PARSERS[fmt]
-    batch_size = batch_size or settings.write_batch_size
-    read = written = created = 0
-    products: dict[str, dict] = {}
-    links: dict[tuple[str, str], dict] = {}
-    rows: dict[str, dict] = {}
+    lines = LineCounter()
+    items = parse_records([(path, records)], lambda data: parse(data, options), quarantine, lines)
 
-    with driver.session(database=settings.neo4j_database) as session, \
-            progress(desc=f"import {fmt}", unit="lines") as bar:
+    def write(tx: ManagedTransaction, batch: list[Parsed[ImportRecord]]) -> dict:
+        collected = _Batch()
+        for parsed in batch:
+            collected.add(parsed.item)
+        return write_import_batch(tx, list(collected.products.values()), list(collected.links.values()),
+                                  list(collected.rows.values()), list(collected.features.values()), fmt)
 
-        def flush() -> None:
-            nonlocal written, created
-            if rows:
-                result = session.execute_write(write_import_batch, list(products.values()),
-                                               list(links.values()), list(rows.values()))
-                written += result["written"]
-                created += result["created"]
-            products.clear(); links.clear(); rows.clear()
-            quarantine.flush()
-            bar.update(read - bar.n)
-            bar.set_postfix(intentions=written, quarantined=quarantine.count, refresh=False)
+    totals = write_batches(driver, settings.neo4j_database, batched(items, batch_size or settings.write_batch_size),
+                           write, quarantine, lines, f"import {fmt}")
+    summary = {"read": lines.read, "intentions": totals["written"], "quarantined": quarantine.count,
+               "quarantine_file": quarantine.file, "created": totals["created"]}
+    if fmt == "mind-csv":
+        summary["features"] = totals["features"]
+    return summary
 
-        for record in records:
-            read += 1
-            if record.error:
-                quarantine.add(path, record.line, record.error, record.raw)
-                continue
-            try:
-                item = parse(record.data)
-            except IntentionRecordError as exc:
-                quarantine.add(path, record.line, str(exc), record.raw)
-                continue
-            for asin, name in ((item.asin_a, item.name_a), (item.asin_b, item.name_b), *item.extra_products):
-                if asin not in products or (name and not products[asin]["title"]):
-                    products[asin] = {"asin": asin, "title": name}
-            a, b = pair_key(item.asin_a, item.asin_b)
-            links[(a, b)] = {"a": a, "b": b, "source": item.source}
-            row = item.row()
-            rows[row["id"]] = row
-            if len(rows) >= batch_size:
-                flush()
-        flush()
-
-    return {"read": read, "intentions": written, "quarantined": quarantine.count,
-            "quarantine_file": quarantine.file, "created": created}

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass, field
 
-ASIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from ingest.batches import RecordError
+from mindkb.ids import valid_asin
+from mindkb.text import MAX_TEXT, clean_text
+
 PRICE_RE = re.compile(r"\$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
 IMG_ALT_RE = re.compile(r'alt="([^"]*)"')
-MAX_TEXT = 20_000  # characters kept per text field
 MAX_LIST = 200  # items kept per list field
-
-
-class RecordError(ValueError):
-    """A record that cannot be loaded; the message is the quarantine reason."""
 
 
 @dataclass
@@ -30,23 +27,6 @@ class CatalogRecord:
         wanted = domain.strip().lower()
         main = (self.props.get("mainCat") or "").lower()
         return wanted in main or any(c.lower() == wanted for c in self.props.get("categories") or [])
-
-
-def valid_asin(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value if ASIN_RE.match(value) else None
-
-
-def clean_text(value: object) -> str | None:
-    """HTML entities unescaped, whitespace collapsed, Unicode kept; None when empty."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        value = str(value)
-    text = " ".join(html.unescape(value).split())
-    return text[:MAX_TEXT] or None
 
 
 def text_list(value: object) -> list[str]:

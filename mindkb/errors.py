@@ -1,5 +1,7 @@
 """Expected failures: the CLI turns these into one stderr line and an exit code."""
 
+import string
+
 
 class MindError(Exception):
     """A failure the user can act on; exit code 1."""
@@ -12,3 +14,19 @@ class BadInput(MindError):
 
     exit_code = 2
 
+
+
+class BadOption(BadInput):
+    """Bad input that names options: `{name}` placeholders in the message.
+
+    Library code knows options by their parameter / setting names; the CLI shows them as flags
+    (`--images-dir`), other callers as the names (`images_dir`).
+    """
+
+    def __init__(self, template: str):
+        self.template = template
+        self.names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+        super().__init__(template.format(**{n: n for n in self.names}))
+
+    def as_flags(self) -> str:
+        return self.template.format(**{n: "--" + n.replace("_", "-") for n in self.names})

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import re
+
+ASIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def valid_asin(value: object) -> str | None:
+    """The stripped asin when it is one (letters, digits, `._-`, at most 64), else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if ASIN_RE.match(value) else None
 
 
 def pair_key(asin_a: str, asin_b: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -22,8 +23,6 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
 
 def progress(total: int | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:
     """A tqdm bar on stderr; quiet when stderr is not a terminal unless MIND_PROGRESS=1."""
-    import os
-
     disable = not (sys.stderr.isatty() or os.environ.get("MIND_PROGRESS") == "1")
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable, dynamic_ncols=True, **kwargs)
 

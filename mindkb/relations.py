@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from mindkb.errors import BadInput, BadOption
 
 
 @dataclass(frozen=True)
@@ -50,23 +53,55 @@ RELATION_NAMES: tuple[str, ...] = tuple(r.name for r in RELATIONS)
 STATUSES: tuple[str, ...] = ("GENERATED", "ACCEPTED", "REJECTED", "UNDECIDED")
 
 
-def parse_relations(text: str | None) -> list[str]:
-    """Parse a comma-separated `--relations` value; case-insensitive, UPPER_SNAKE accepted."""
-    from mindkb.errors import BadInput
+# Other spellings met in released data: the MIND authors' relation list (`propertOf`, sic) and
+# ConceptNet's own names, which the paper's relations are taken from.
+ALIASES: dict[str, str] = {
+    "propertof": "PropertyOf", "hasproperty": "PropertyOf", "causes": "Cause",
+    "causesdesire": "CauseDesire", "derivedfrom": "DeriveFrom", "createdby": "CreatedBy",
+}
+_KEY = re.compile(r"[^a-z0-9]")
+# Longest template first, so "they both are a type of" wins over "they both are".
+_TEMPLATES = sorted(((r.template.lower(), r.name) for r in RELATIONS if r.template), key=lambda t: -len(t[0]))
 
+
+def _key(value: str) -> str:
+    return _KEY.sub("", value.lower())
+
+
+_LOOKUP: dict[str, str] = {_key(r.name): r.name for r in RELATIONS}
+_LOOKUP.update({_key(r.template): r.name for r in RELATIONS if r.template})
+_LOOKUP.update(ALIASES)
+
+
+def lookup_relation(value: object) -> str | None:
+    """One of the 20 names for any known spelling (any case, `_`/space/`-` ignored, a template,
+    an alias), else None."""
+    key = _key(str(value or ""))
+    return _LOOKUP.get(key) if key else None
+
+
+def relation_from_text(text: str) -> str:
+    """The relation whose template the text starts with; Other when none does."""
+    lowered = text.lower()
+    for template, name in _TEMPLATES:
+        if lowered.startswith(template):
+            return name
+    return "Other"
+
+
+def parse_relations(text: str | None) -> list[str]:
+    """Parse a comma-separated `--relations` value; any spelling `lookup_relation` knows."""
     if not text:
         return list(RELATION_NAMES)
-    lookup = {r.name.lower(): r.name for r in RELATIONS}
-    lookup.update({r.enum_name.lower(): r.name for r in RELATIONS})
     out: list[str] = []
     for part in text.split(","):
-        key = part.strip().lower()
-        if not key:
+        if not part.strip():
             continue
-        if key not in lookup:
+        name = lookup_relation(part)
+        if name is None:
             raise BadInput(f"unknown relation {part.strip()!r}; known: {', '.join(RELATION_NAMES)}")
-        if lookup[key] not in out:
-            out.append(lookup[key])
+        if name not in out:
+            out.append(name)
     if not out:
-        raise BadInput("--relations names no relation")
+        raise BadOption("{relations} names no relation")
     return out

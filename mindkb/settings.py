@@ -1,7 +1,7 @@
 """One settings object, read from the environment and `.env`.
 
-Neo4j's connection variables keep their conventional names (NEO4J_URI, ...); everything else is
-prefixed MIND_.
+Every field `x` is read from `MIND_X`; Neo4j's connection variables also keep their conventional
+names (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mindkb.errors import BadInput
@@ -19,149 +19,118 @@ NEO4J_VERSION = "5.26.30"
 NEO4J_BROWSER_VERSION = "5.24.0"
 
 
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="MIND_", env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
     # --- connection -------------------------------------------------------------------------
-    neo4j_uri: str | None = Field(None, validation_alias=_env("NEO4J_URI"))
-    neo4j_user: str = Field("neo4j", validation_alias=_env("NEO4J_USER"))
-    neo4j_password: SecretStr | None = Field(None, validation_alias=_env("NEO4J_PASSWORD"))
-    neo4j_database: str = Field("neo4j", validation_alias=_env("NEO4J_DATABASE"))
-    neo4j_connect_timeout: float = Field(15.0, validation_alias=_env("MIND_NEO4J_CONNECT_TIMEOUT"))
+    neo4j_uri: str | None = Field(None, validation_alias=AliasChoices("NEO4J_URI", "MIND_NEO4J_URI"))
+    neo4j_user: str = Field("neo4j", validation_alias=AliasChoices("NEO4J_USER", "MIND_NEO4J_USER"))
+    neo4j_password: SecretStr | None = Field(None, validation_alias=AliasChoices("NEO4J_PASSWORD", "MIND_NEO4J_PASSWORD"))
+    neo4j_database: str = Field("neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "MIND_NEO4J_DATABASE"))
+    neo4j_connect_timeout: float = Field(15.0)
 
     # --- the local server that `mind db start` runs ----------------------------------------
-    neo4j_version: str = Field(NEO4J_VERSION, validation_alias=_env("MIND_NEO4J_VERSION"))
-    neo4j_browser_version: str = Field(
-        NEO4J_BROWSER_VERSION, validation_alias=_env("MIND_NEO4J_BROWSER_VERSION")
-    )
-    neo4j_home: Path = Field(
-        Path("~/.local/share/mind/neo4j"), validation_alias=_env("MIND_NEO4J_HOME")
-    )
-    neo4j_bolt_port: int = Field(7687, ge=1, le=65535, validation_alias=_env("MIND_NEO4J_BOLT_PORT"))
-    neo4j_http_port: int = Field(7474, ge=1, le=65535, validation_alias=_env("MIND_NEO4J_HTTP_PORT"))
-    neo4j_heap: str = Field("2g", validation_alias=_env("MIND_NEO4J_HEAP"))
-    neo4j_pagecache: str = Field("2g", validation_alias=_env("MIND_NEO4J_PAGECACHE"))
+    neo4j_version: str = Field(NEO4J_VERSION)
+    neo4j_browser_version: str = Field(NEO4J_BROWSER_VERSION)
+    neo4j_home: Path = Field(Path("~/.local/share/mind/neo4j"))
+    neo4j_bolt_port: int = Field(7687, ge=1, le=65535)
+    neo4j_http_port: int = Field(7474, ge=1, le=65535)
+    neo4j_heap: str = Field("2g")
+    neo4j_pagecache: str = Field("2g")
     # Lucene merge factor of the vector indexes. Neo4j writes one HNSW segment per committed
     # transaction and searches every segment per query; its default (50) left a bulk-loaded index
     # of 1.26M vectors in ~160 segments (raw query 55 ms), 10 merges them down as the load goes.
-    neo4j_vector_merge_factor: int = Field(
-        10, ge=2, le=1000, validation_alias=_env("MIND_NEO4J_VECTOR_MERGE_FACTOR"))
-    neo4j_start_timeout: float = Field(180.0, validation_alias=_env("MIND_NEO4J_START_TIMEOUT"))
+    neo4j_vector_merge_factor: int = Field(10, ge=2, le=1000)
+    neo4j_start_timeout: float = Field(180.0)
+
+    # Logging threshold of the `mind` command's stderr lines (DEBUG, INFO, WARNING, ERROR).
+    log_level: str = Field("WARNING", pattern=r"(?i)^(debug|info|warning|error|critical)$")
 
     # --- folders ------------------------------------------------------------------------------
-    cache_dir: Path = Field(Path("~/.cache/mind"), validation_alias=_env("MIND_CACHE_DIR"))
-    data_dir: Path = Field(Path("data"), validation_alias=_env("MIND_DATA_DIR"))
+    cache_dir: Path = Field(Path("~/.cache/mind"))
+    data_dir: Path = Field(Path("data"))
 
     # --- models -------------------------------------------------------------------------------
-    model: str = Field("llava-hf/llava-1.5-13b-hf", validation_alias=_env("MIND_MODEL"))
-    embedding_model: str = Field(
-        "sentence-transformers/all-MiniLM-L6-v2", validation_alias=_env("MIND_EMBEDDING_MODEL")
-    )
-    device: str = Field("auto", validation_alias=_env("MIND_DEVICE"))
+    model: str = Field("llava-hf/llava-1.5-13b-hf")
+    embedding_model: str = Field("sentence-transformers/all-MiniLM-L6-v2")
+    device: str = Field("auto")
 
     # --- batch sizes --------------------------------------------------------------------------
-    write_batch_size: int = Field(5000, ge=1, le=100_000, validation_alias=_env("MIND_WRITE_BATCH_SIZE"))
-    generation_batch_size: int = Field(
-        8, ge=1, le=1024, validation_alias=_env("MIND_GENERATION_BATCH_SIZE")
-    )
-    embed_batch_size: int = Field(256, ge=1, le=8192, validation_alias=_env("MIND_EMBED_BATCH_SIZE"))
+    write_batch_size: int = Field(5000, ge=1, le=100_000)
+    generation_batch_size: int = Field(8, ge=1, le=1024)
+    embed_batch_size: int = Field(256, ge=1, le=8192)
 
-    # --- generation (issue 4) ---------------------------------------------------------------
-    generation_backend: str = Field("transformers", validation_alias=_env("MIND_GENERATION_BACKEND"))
-    dtype: str = Field("auto", validation_alias=_env("MIND_DTYPE"))
-    openai_base_url: str | None = Field(None, validation_alias=_env("MIND_OPENAI_BASE_URL"))
-    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("MIND_OPENAI_API_KEY"))
-    generation_concurrency: int = Field(16, ge=1, le=1024, validation_alias=_env("MIND_GENERATION_CONCURRENCY"))
-    generation_timeout: float = Field(300.0, gt=0, validation_alias=_env("MIND_GENERATION_TIMEOUT"))
-    generation_lease_seconds: float = Field(
-        900.0, gt=0, le=7 * 24 * 3600, validation_alias=_env("MIND_GENERATION_LEASE_SECONDS")
-    )
-    generation_seed: int = Field(0, ge=0, validation_alias=_env("MIND_GENERATION_SEED"))
-    generation_temperature: float = Field(0.2, ge=0, le=2, validation_alias=_env("MIND_GENERATION_TEMPERATURE"))
-    max_new_tokens_features: int = Field(384, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_FEATURES"))
-    max_new_tokens_intentions: int = Field(
-        200, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_INTENTIONS")
-    )
-    max_new_tokens_filter: int = Field(96, ge=1, le=4096, validation_alias=_env("MIND_MAX_NEW_TOKENS_FILTER"))
+    # --- generation -------------------------------------------------------------------------
+    generation_backend: str = Field("transformers")
+    dtype: str = Field("auto")
+    openai_base_url: str | None = Field(None)
+    openai_api_key: SecretStr | None = Field(None)
+    generation_concurrency: int = Field(16, ge=1, le=1024)
+    generation_timeout: float = Field(300.0, gt=0)
+    generation_lease_seconds: float = Field(900.0, gt=0, le=7 * 24 * 3600)
+    generation_seed: int = Field(0, ge=0)
+    generation_temperature: float = Field(0.2, ge=0, le=2)
+    max_new_tokens_features: int = Field(384, ge=1, le=4096)
+    max_new_tokens_intentions: int = Field(200, ge=1, le=4096)
+    max_new_tokens_filter: int = Field(96, ge=1, le=4096)
 
     # --- ingest -------------------------------------------------------------------------------
-    ingest_max_line_bytes: int = Field(
-        10_000_000, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_INGEST_MAX_LINE_BYTES")
-    )
-    image_max_bytes: int = Field(
-        20_000_000, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_IMAGE_MAX_BYTES")
-    )
-    image_max_pixels: int = Field(
-        50_000_000, ge=1, le=1_000_000_000, validation_alias=_env("MIND_IMAGE_MAX_PIXELS")
-    )
-    image_download_timeout: float = Field(
-        15.0, gt=0, le=600, validation_alias=_env("MIND_IMAGE_DOWNLOAD_TIMEOUT")
-    )
-    image_download_retries: int = Field(3, ge=1, le=20, validation_alias=_env("MIND_IMAGE_DOWNLOAD_RETRIES"))
-    image_download_workers: int = Field(8, ge=1, le=128, validation_alias=_env("MIND_IMAGE_DOWNLOAD_WORKERS"))
+    ingest_max_line_bytes: int = Field(10_000_000, ge=1024, le=1_000_000_000)
+    image_max_bytes: int = Field(20_000_000, ge=1024, le=1_000_000_000)
+    image_max_pixels: int = Field(50_000_000, ge=1, le=1_000_000_000)
+    image_download_timeout: float = Field(15.0, gt=0, le=600)
+    image_download_retries: int = Field(3, ge=1, le=20)
+    image_download_workers: int = Field(8, ge=1, le=128)
 
     # --- API ----------------------------------------------------------------------------------
-    api_host: str = Field("127.0.0.1", validation_alias=_env("MIND_API_HOST"))
-    api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("MIND_API_PORT"))
-    api_key: SecretStr | None = Field(None, validation_alias=_env("MIND_API_KEY"))
-    cors_origins: list[str] = Field(default_factory=list, validation_alias=_env("MIND_CORS_ORIGINS"))
+    api_host: str = Field("127.0.0.1")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(None)
+    cors_origins: list[str] = Field(default_factory=list)
 
-    # --- api (area: api): GraphQL limits and recommendation weights -------------------------
-    api_max_depth: int = Field(10, ge=2, le=50, validation_alias=_env("MIND_API_MAX_DEPTH"))
-    api_max_aliases: int = Field(20, ge=1, le=1000, validation_alias=_env("MIND_API_MAX_ALIASES"))
-    api_max_tokens: int = Field(2000, ge=50, le=100_000, validation_alias=_env("MIND_API_MAX_TOKENS"))
-    api_search_max_fetch: int = Field(
-        5000, ge=100, le=100_000, validation_alias=_env("MIND_API_SEARCH_MAX_FETCH")
-    )
-    recommend_weight_intention: float = Field(
-        0.5, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_INTENTION")
-    )
-    recommend_weight_product: float = Field(
-        0.4, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_PRODUCT")
-    )
-    recommend_weight_complement: float = Field(
-        0.1, ge=0, le=10, validation_alias=_env("MIND_RECOMMEND_WEIGHT_COMPLEMENT")
-    )
+    # --- API: GraphQL limits and recommendation weights ----------------------------------------
+    api_max_depth: int = Field(10, ge=2, le=50)
+    api_max_aliases: int = Field(20, ge=1, le=1000)
+    api_max_tokens: int = Field(2000, ge=50, le=100_000)
+    api_search_max_fetch: int = Field(5000, ge=100, le=100_000)
+    recommend_weight_intention: float = Field(0.5, ge=0, le=10)
+    recommend_weight_product: float = Field(0.4, ge=0, le=10)
+    recommend_weight_complement: float = Field(0.1, ge=0, le=10)
     # Evidence counts only by how far its cosine exceeds this floor: loosely related facts add nothing.
-    recommend_evidence_floor: float = Field(
-        0.5, ge=-1, lt=1, validation_alias=_env("MIND_RECOMMEND_EVIDENCE_FLOOR")
-    )
-    recommend_intention_pool: int = Field(
-        100, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_INTENTION_POOL")
-    )
-    recommend_product_pool: int = Field(50, ge=1, le=1000, validation_alias=_env("MIND_RECOMMEND_PRODUCT_POOL"))
+    recommend_evidence_floor: float = Field(0.5, ge=-1, lt=1)
+    recommend_intention_pool: int = Field(100, ge=1, le=1000)
+    recommend_product_pool: int = Field(50, ge=1, le=1000)
 
     # --- reliability: waiting for the database, bounding API calls ----------------------------
-    neo4j_tx_retry_seconds: float = Field(
-        30.0, ge=0, le=3600, validation_alias=_env("MIND_NEO4J_TX_RETRY_SECONDS"))  # driver's own retry of one tx
-    db_wait_seconds: float = Field(
-        300.0, ge=0, le=7 * 24 * 3600, validation_alias=_env("MIND_DB_WAIT_SECONDS"))  # workers wait this long for Neo4j
-    api_db_timeout: float = Field(
-        60.0, gt=0, le=600, validation_alias=_env("MIND_API_DB_TIMEOUT"))  # one API database call: a hung server
-    api_max_body_bytes: int = Field(
-        1_048_576, ge=1024, le=1_000_000_000, validation_alias=_env("MIND_API_MAX_BODY_BYTES"))  # POST /graphql
+    neo4j_tx_retry_seconds: float = Field(30.0, ge=0, le=3600)  # driver's own retry of one tx
+    db_wait_seconds: float = Field(300.0, ge=0, le=7 * 24 * 3600)  # workers wait this long for Neo4j
+    api_db_timeout: float = Field(60.0, gt=0, le=600)  # one API database call: a hung server
+    api_max_body_bytes: int = Field(1_048_576, ge=1024, le=1_000_000_000)  # POST /graphql
 
-    # --- eval (area: eval): IntentionQA evaluation and the SFT export ------------------------
-    eval_llm_max_new_tokens: int = Field(8, ge=1, le=256, validation_alias=_env("MIND_EVAL_LLM_MAX_NEW_TOKENS"))
-    export_max_records: int = Field(
-        10_000_000, ge=1, le=100_000_000, validation_alias=_env("MIND_EXPORT_MAX_RECORDS")
-    )
+    # --- evaluation: IntentionQA and the SFT export --------------------------------------------
+    eval_llm_max_new_tokens: int = Field(8, ge=1, le=256)
+    export_max_records: int = Field(10_000_000, ge=1, le=100_000_000)
 
-    # --- scale (area: scale): API latency at the paper's size --------------------------------
+    # --- API latency at the paper's scale ------------------------------------------------------
     # One torch thread per encode: on a small, shared CPU two threads contend and a short text
     # takes ~10x longer (BENCHMARKS.md, "Benchmarks at the paper's scale"). 0 leaves torch's default.
-    api_torch_threads: int = Field(1, ge=0, le=256, validation_alias=_env("MIND_API_TORCH_THREADS"))
+    api_torch_threads: int = Field(1, ge=0, le=256)
     # searchIntentions asks the vector index for at least this many and keeps k: at 1.26M vectors
     # HNSW's own top 10 finds 0.67 of the true ten, its top 10 of 100 0.947, of 150 0.971.
-    api_search_min_fetch: int = Field(150, ge=1, le=5000, validation_alias=_env("MIND_API_SEARCH_MIN_FETCH"))
+    api_search_min_fetch: int = Field(150, ge=1, le=5000)
     # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
-    api_embedding_cache: int = Field(4096, ge=0, le=1_000_000, validation_alias=_env("MIND_API_EMBEDDING_CACHE"))
+    api_embedding_cache: int = Field(4096, ge=0, le=1_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_names(cls, data: object) -> object:
+        """Settings(MIND_API_PORT=...) works like the environment variable of the same name."""
+        if isinstance(data, dict):
+            return {(k[5:].lower() if isinstance(k, str) and k.startswith("MIND_") else k): v
+                    for k, v in data.items()}
+        return data
 
     @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
     @classmethod
@@ -217,8 +186,6 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    from pydantic import ValidationError
-
     try:
         return Settings()
     except ValidationError as exc:

@@ -1,25 +1,33 @@
-"""Shared fixtures: a real local Neo4j (started here when needed; never skipped) and the CLI."""
+"""Shared fixtures: the suite's own real Neo4j (started here, never skipped), the CLI, shared data.
+
+`pytest_configure` points the environment at a Neo4j that only the suite uses (its own home and
+ports, see tests/support/server.py) before any settings are read; the session starts it and stops
+it at the end if it started it. A missing database fails the tests, it never skips them.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
+import tempfile
 
 import pytest
 
+from embedding.models import embedding_dimensions
 from graph.driver import make_driver
+from graph.localdb import LocalNeo4j
 from graph.maintenance import delete_everything
 from graph.schema import apply_schema
-from mindkb.embedding import embedding_dimensions
-from mindkb.localdb import LocalNeo4j
+from mindkb.logs import setup_logging
 from mindkb.settings import Settings
+from tests.support import server
+from tests.support.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[1]
-# ../shared beside the checkout (as in CI); MIND_SHARED_DIR overrides it for other layouts.
-SHARED = Path(os.environ.get("MIND_SHARED_DIR") or REPO.parent / "shared")
+
+def pytest_configure(config) -> None:
+    server.configure_environment()
+    setup_logging()  # library warnings reach stderr as they do under the `mind` command
+    # Quarantine files and other run output go to a scratch folder, never to the checkout's data/.
+    os.environ["MIND_DATA_DIR"] = tempfile.mkdtemp(prefix="mind-test-data-")
 
 
 @pytest.fixture(scope="session")
@@ -28,11 +36,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def neo4j_server(settings: Settings) -> Settings:
-    """Start (or reuse) the local server; a missing database fails the tests, it never skips them."""
-    if settings.uses_local_server:
-        LocalNeo4j(settings).start()
-    return settings
+def neo4j_server(settings: Settings):
+    """Start (or reuse) the suite's server; stop it afterwards if this session started it."""
+    local = LocalNeo4j(settings)
+    started = not local.status().running
+    local.start()
+    yield settings
+    if started:
+        local.stop()
 
 
 @pytest.fixture(scope="session")
@@ -46,34 +57,11 @@ def driver(neo4j_server: Settings):
 @pytest.fixture
 def empty_graph(driver, settings: Settings):
     """A graph with only the schema and the 20 Relation nodes."""
+    if not server.is_test_database(settings):
+        pytest.fail(f"refusing to wipe {settings.neo4j_uri}: the test set-up did not create it")
     delete_everything(driver, settings.neo4j_database)
     apply_schema(driver, settings.neo4j_database, embedding_dimensions(settings.embedding_model))
     return driver
-
-
-class CliResult:
-    def __init__(self, proc: subprocess.CompletedProcess):
-        self.returncode = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-
-    @property
-    def summary(self) -> dict:
-        """The JSON object on the last stdout line (the --json contract)."""
-        lines = [line for line in self.stdout.splitlines() if line.strip()]
-        assert lines, f"no stdout; stderr={self.stderr!r}"
-        return json.loads(lines[-1])
-
-
-def run_cli(*args: str, env: dict | None = None, timeout: float = 600, cwd: Path | None = None) -> CliResult:
-    """Run `mind` in a subprocess, exactly as a user would (same interpreter, same settings)."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "mindkb", *args],
-        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or REPO,
-    )
-    return CliResult(proc)
 
 
 @pytest.fixture

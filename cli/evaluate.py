@@ -1,0 +1,108 @@
+"""`mind stats`, `mind eval intentionqa` and `mind export sft`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cli.common import JsonOption, database
+from evaluation import stats as kb_stats
+from evaluation.intentionqa import LlmOptions, evaluate
+from evaluation.sft import export
+from mindkb.errors import BadInput
+from mindkb.output import emit
+from mindkb.quarantine import Quarantine, default_path
+from mindkb.relations import parse_relations
+from mindkb.settings import get_settings
+
+eval_app = typer.Typer(help="Evaluate on benchmarks.", no_args_is_help=True)
+export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True)
+
+
+@eval_app.command("intentionqa")
+def intentionqa(
+    task: int = typer.Option(..., "--task", help="1 (intention understanding) or 2 (intention utilisation)."),
+    data: Path = typer.Option(..., "--data", help="The benchmark's JSON lines (e.g. ../shared/intentionqa/task1.dev.jsonl)."),
+    mode: str = typer.Option(..., "--mode", help="embedding | kb | llm"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N complete questions."),
+    exclude_eval_pairs: bool = typer.Option(
+        True, "--exclude-eval-pairs/--no-exclude-eval-pairs",
+        help="kb mode: withhold the benchmark's own facts on each question's pair (sources intentionqa, "
+             "folkscope), the pair's co-buy record, and any fact whose text is an option."),
+    sources: Optional[str] = typer.Option(
+        None, "--sources", help="kb mode: use only facts of these sources, comma-separated (e.g. mind-csv)."),
+    model: Optional[str] = typer.Option(None, "--model", help="llm mode: a local model folder (or the served model's name)."),
+    backend: str = typer.Option("transformers", "--backend", help="llm mode: transformers | openai"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="llm mode, openai backend: e.g. http://localhost:8000/v1"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
+    device: str = typer.Option("auto", "--device", help="llm mode, transformers: auto | cpu | cuda[:N]"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, max=512, help="llm mode, transformers: prompts per batch."),
+    quarantine: Optional[Path] = typer.Option(None, "--quarantine", help="Where malformed question lines go."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Score IntentionQA task 1 or 2: accuracy overall and per relation (questions with < 4 options skipped)."""
+    if task not in (1, 2):
+        raise BadInput("--task must be 1 or 2")
+    settings = get_settings()
+    q = Quarantine(quarantine or default_path(settings, f"eval-task{task}"))
+    try:
+        summary = evaluate(settings, task, data, mode, q, limit, exclude_eval_pairs,
+                           LlmOptions(model, backend, base_url, api_key, device, batch_size),
+                           _sources(sources))
+    finally:
+        q.close()
+    emit(summary, as_json)
+
+
+def _sources(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not names or any(len(n) > 100 for n in names) or len(names) > 50:
+        raise BadInput("--sources needs 1 to 50 comma-separated source names (e.g. mind-csv,intentionqa)")
+    return names
+
+
+def stats(
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw preserve rate per relation to this PNG."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Counts per relation and status, filter preserve rates (the paper's Table 1 and Figure 5)."""
+    with database() as (settings, driver):
+        result = kb_stats.collect(driver, settings.neo4j_database)
+    if plot is not None:
+        kb_stats.plot(result, plot)
+        result["plot"] = str(plot)
+    if not as_json:
+        sys.stdout.write(kb_stats.table(result) + "\n")
+        if plot is not None:
+            sys.stdout.write(f"plot: {plot}\n")
+        return
+    emit(result, as_json)
+
+
+@export_app.command("sft")
+def sft(
+    out: Path = typer.Option(..., "--out", help="The train JSON-lines file (the holdout goes beside it)."),
+    relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
+    max_per_pair: Optional[int] = typer.Option(None, "--max-per-pair", min=1, help="At most N intentions per co-buy pair."),
+    holdout_fraction: float = typer.Option(0.0, "--holdout-fraction", min=0.0, max=0.99,
+                                           help="Share of co-buy pairs written to FILE.holdout.jsonl instead."),
+    seed: int = typer.Option(0, "--seed", help="Changes which pairs are held out."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Accepted intentions as instruction-tuning records, deterministic, split by co-buy pair."""
+    chosen = parse_relations(relations)
+    with database() as (settings, driver):
+        summary = export(driver, settings.neo4j_database, out, chosen, max_per_pair, holdout_fraction, seed,
+                         settings.export_max_records)
+    emit(summary, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)
+    app.add_typer(eval_app, name="eval")
+    app.add_typer(export_app, name="export")

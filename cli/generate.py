@@ -1,0 +1,108 @@
+"""`mind generate` and `mind model tiny`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cli.common import JsonOption, database
+from generation.runner import GenerateRequest, run_generate
+from generation.tiny import write_tiny_model
+from mindkb.errors import BadInput
+from mindkb.output import emit, note
+from mindkb.relations import parse_relations
+from mindkb.settings import get_settings
+
+model_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
+
+STAGE_CHOICES = ("features", "intentions", "filter", "all")
+MAX_LIMIT = 100_000_000
+
+
+@model_app.command("tiny")
+def tiny(
+    directory: Path = typer.Argument(..., help="Folder to write the checkpoint to."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a tiny randomly initialised LLaVA checkpoint (its output is NOISE; for tests and smoke runs)."""
+    note("writing a tiny RANDOM LLaVA: its output is noise, for smoke runs and tests only")
+    emit(write_tiny_model(directory, seed=seed), as_json)
+
+
+def generate(
+    stage: str = typer.Option("all", "--stage", help="features | intentions | filter | all"),
+    relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim."),
+    model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="transformers | openai"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Requests in flight (openai backend)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="auto | bf16 | fp16 | fp32"),
+    quantize: Optional[str] = typer.Option(None, "--quantize", help="4bit | 8bit (needs bitsandbytes)"),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override every stage's default."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed, stored with each result."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Default 0.2, as the paper."),
+    allow_text_only: bool = typer.Option(False, "--allow-text-only", help="Use products without a usable image too."),
+    overwrite_features: bool = typer.Option(False, "--overwrite-features",
+                                            help="Regenerate features that were imported (kept by default)."),
+    lease_seconds: Optional[float] = typer.Option(None, "--lease-seconds", help="How long a claimed unit stays reserved."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Run the three LLaVA stages (features, intentions, filter); only missing work is done."""
+    if stage not in STAGE_CHOICES:
+        raise BadInput(f"--stage must be one of {', '.join(STAGE_CHOICES)}")
+    if limit is not None and not 0 <= limit <= MAX_LIMIT:
+        raise BadInput(f"--limit must be between 0 and {MAX_LIMIT}")
+    if batch_size is not None and not 1 <= batch_size <= 1024:
+        raise BadInput("--batch-size must be between 1 and 1024")
+    if concurrency is not None and not 1 <= concurrency <= 1024:
+        raise BadInput("--concurrency must be between 1 and 1024")
+    if max_new_tokens is not None and not 1 <= max_new_tokens <= 4096:
+        raise BadInput("--max-new-tokens must be between 1 and 4096")
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise BadInput("--temperature must be between 0 and 2")
+    if quantize not in (None, "4bit", "8bit"):
+        raise BadInput("--quantize must be 4bit or 8bit")
+    if lease_seconds is not None and not 0 < lease_seconds <= 7 * 24 * 3600:
+        raise BadInput("--lease-seconds must be positive and at most a week")
+    settings = get_settings()
+    chosen_backend = backend or settings.generation_backend
+    if chosen_backend not in ("transformers", "openai"):
+        raise BadInput("--backend must be transformers or openai")
+    request = GenerateRequest(
+        stages=["features", "intentions", "filter"] if stage == "all" else [stage],
+        relations=parse_relations(relations),
+        limit=limit,
+        batch_size=batch_size or settings.generation_batch_size,
+        model=model or settings.model,
+        backend=chosen_backend,
+        base_url=base_url or settings.openai_base_url,
+        api_key=api_key or (settings.openai_api_key.get_secret_value() if settings.openai_api_key else None),
+        concurrency=concurrency or settings.generation_concurrency,
+        device=device or settings.device,
+        dtype=dtype or settings.dtype,
+        quantize=quantize,
+        max_new_tokens=max_new_tokens,
+        seed=settings.generation_seed if seed is None else seed,
+        temperature=settings.generation_temperature if temperature is None else temperature,
+        text_only=allow_text_only,
+        lease_seconds=lease_seconds or settings.generation_lease_seconds,
+        overwrite_features=overwrite_features,
+    )
+    with database(settings) as (settings, driver):
+        results = run_generate(driver, settings, request)
+    if stage == "all":
+        emit({"stages": [r.summary() for r in results]}, as_json)
+    else:
+        emit(results[0].summary(), as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate)
+    app.add_typer(model_app, name="model")

@@ -1,0 +1,87 @@
+"""`mind ingest catalog|pairs` and `mind import intentions`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cli.common import JsonOption, database
+from ingest.catalog import CatalogOptions, check_options, ingest_catalog
+from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
+from ingest.pairs import ingest_pairs, open_pair_tables
+from mindkb.errors import BadInput
+from mindkb.output import emit
+from mindkb.quarantine import Quarantine, default_path
+from mindkb.settings import get_settings
+
+ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph.", no_args_is_help=True)
+import_app = typer.Typer(help="Import existing intention knowledge bases.", no_args_is_help=True)
+
+QuarantineOption = typer.Option(
+    None, "--quarantine", help="Quarantine JSON-lines file (default: data_dir/quarantine/<command>-<time>.jsonl)."
+)
+
+
+def _quarantine(path: Path | None, command: str):
+    return Quarantine(path or default_path(get_settings(), command))
+
+
+@ingest_app.command("catalog")
+def catalog(
+    paths: list[Path] = typer.Argument(..., help="Amazon Review Data 2018 metadata: JSON lines, plain or .gz."),
+    images_dir: Optional[Path] = typer.Option(None, "--images-dir", help="Folder of ASIN.jpg|.png|.webp or ASIN/ folders."),
+    download_images: bool = typer.Option(False, "--download-images", help="Fetch imageURLHighRes, then imageURL, into the cache."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Keep only records whose main_cat or category matches."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Stop after N valid records."),
+    require_image: bool = typer.Option(False, "--require-image", help="Quarantine products without a usable image."),
+    quarantine: Optional[Path] = QuarantineOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Products (merged by asin) and CO_BUY edges from their also_buy links."""
+    options = CatalogOptions(images_dir, download_images, domain, limit, require_image)
+    check_options(paths, options)  # bad files fail before connecting
+    with database() as (settings, driver), _quarantine(quarantine, "catalog") as q:
+        summary = ingest_catalog(driver, settings, paths, options, q)
+    emit(summary, as_json)
+
+
+@ingest_app.command("pairs")
+def pairs(
+    paths: list[Path] = typer.Argument(..., help="CSV or JSON lines with item_a_id, item_b_id[, item_a_name, item_b_name]."),
+    quarantine: Optional[Path] = QuarantineOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Co-buy pairs (FolkScope / IntentionQA format); unknown products get minimal nodes."""
+    open_pair_tables(paths, get_settings())  # bad files fail before connecting
+    with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
+        summary = ingest_pairs(driver, settings, paths, q)
+    emit(summary, as_json)
+
+
+@import_app.command("intentions")
+def intentions(
+    path: Path = typer.Argument(..., help="The file to import."),
+    fmt: str = typer.Option(..., "--format", help="mind-csv | intentionqa | jsonl"),
+    with_assertions: bool = typer.Option(
+        False, "--with-assertions",
+        help="mind-csv: also import each row's `tail` (FolkScope's assertion, not model output) as source "
+             "folkscope. Off by default: IntentionQA's answers come from it."),
+    quarantine: Optional[Path] = QuarantineOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Existing intentions as Intention nodes (deterministic ids: a re-import changes nothing)."""
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if with_assertions and fmt != "mind-csv":
+        raise BadInput("--with-assertions applies to --format mind-csv only")
+    open_intentions(path, fmt, get_settings())  # a bad file fails before connecting
+    with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
+        summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
+    emit(summary, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+    app.add_typer(import_app, name="import")

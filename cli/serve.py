@@ -1,0 +1,30 @@
+"""`mind serve`."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from api.app import create_app
+from cli.common import JsonOption, database
+from mindkb.output import emit, note
+from mindkb.settings import get_settings
+
+
+def serve(
+    host: str = typer.Option(None, "--host", help="Bind address (default MIND_API_HOST)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535, help="Port (default MIND_API_PORT)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Serve GraphQL at /graphql (GraphiQL in a browser) and GET /healthz until interrupted."""
+    settings = get_settings()
+    host, port = host or settings.api_host, port or settings.api_port
+    with database(settings):  # fail fast, with one line, when Neo4j is down; applies the schema
+        pass
+    note(f"GraphQL at http://{host}:{port}/graphql (GraphiQL in a browser), health at /healthz")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    emit({"served": f"http://{host}:{port}/graphql", "status": "stopped"}, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

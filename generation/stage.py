@@ -1,0 +1,191 @@
+"""The claim -> generate -> commit loop every stage runs over work units found in the graph.
+
+Each loop claims a batch under a lease, runs the backend once for the whole batch and writes the
+batch's results in one transaction that also releases the leases. A run therefore does exactly
+the missing work, several runs can share a database, and a killed run loses only its current
+batch (its leases expire and another run takes the units).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neo4j import Driver
+
+from generation.backends import Backend, Decoding, Request
+from generation.images import ImageError, load_image
+from generation.prompts import PROMPT_VERSION
+from graph import generation as q
+from graph.driver import Patient
+from mindkb.output import progress
+from mindkb.processes import alive
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageOptions:
+    relations: list[str]
+    limit: int | None = None
+    batch_size: int = 8
+    text_only: bool = False
+    lease_seconds: float = 900.0
+    prompt_version: str = PROMPT_VERSION
+    decoding: dict[str, Decoding] = field(default_factory=dict)
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    db_wait_seconds: float = 300.0  # how long to wait for an unreachable Neo4j before giving up
+    db_uri: str = "the database"  # named in the waiting message
+    overwrite_features: bool = False  # replace features this stage did not make (imported ones)
+
+    @property
+    def lease_ms(self) -> int:
+        return max(1, int(self.lease_seconds * 1000))
+
+
+@dataclass
+class StageResult:
+    stage: str
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    skipped_reasons: Counter = field(default_factory=Counter)
+    failed_reasons: Counter = field(default_factory=Counter)
+
+    def summary(self) -> dict:
+        return {
+            "stage": self.stage, "done": self.done, "skipped": self.skipped, "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            "skipped_reasons": dict(self.skipped_reasons), "failed_reasons": dict(self.failed_reasons),
+        }
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        self.skipped += n
+        self.skipped_reasons[reason] += n
+
+    def fail(self, reason: str, n: int = 1) -> None:
+        self.failed += n
+        self.failed_reasons[reason] += n
+
+
+class Stage(ABC):
+    """One stage bound to a database, a backend and options; subclasses say what a unit is."""
+
+    name: str
+
+    def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions):
+        self.driver, self.database, self.backend, self.opt = driver, database, backend, options
+        self.model = backend.model_id
+        self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
+        self.decoding = options.decoding[self.name]
+        self._images: dict[str, object] = {}
+
+    # what each stage defines ------------------------------------------------------------------
+    @abstractmethod
+    def count(self, result: StageResult) -> int:
+        """Units to do (for the progress bar); units that cannot be done are counted as skipped."""
+
+    @abstractmethod
+    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+        """(candidates seen, units leased): nothing seen means the stage is done."""
+
+    @abstractmethod
+    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
+        """Generate and commit the leased units; returns how many units of the limit they used."""
+
+    # shared helpers ---------------------------------------------------------------------------
+    def provenance(self) -> dict:
+        return {"model": self.model, "promptVersion": self.opt.prompt_version, "seed": self.decoding.seed,
+                "decoding": self.decoding.as_json()}
+
+    def image(self, path: str | None):
+        """One decoded image per path per batch: a pair's stack is made once for all relations."""
+        if not path:
+            raise ImageError("no image path")
+        if path not in self._images:
+            self._images[path] = load_image(path)
+        return self._images[path]
+
+    def generate(self, requests: list[Request], keys: list, result: StageResult, exclude: list) -> list[str]:
+        """The model's answers, or none when the batch failed: then its units are counted as failed
+        and kept out of this run (their leases are released by the commit)."""
+        if not requests:
+            return []
+        try:
+            return self.backend.generate(requests, self.decoding)
+        except Exception as exc:  # the batch fails; its units go back to the pool
+            log.warning("%s: a batch of %d failed: %s: %s", self.name, len(requests), type(exc).__name__, exc)
+            result.fail(f"generation: {type(exc).__name__}", len(requests))
+            exclude.extend(dict.fromkeys(keys))
+            return []
+
+    def commit(self, result: StageResult, write_fn: Callable, release_fn: Callable, key: str,
+               units: list[dict], rows: list[dict]) -> None:
+        """Write a batch's results under our leases, count what another worker took, free the rest."""
+        written = set(self.db.write(write_fn, rows, self.opt.owner, self.provenance()) if rows else ())
+        result.done += len(written)
+        if len(written) < len(rows):
+            result.skip("lease lost to another worker", len(rows) - len(written))
+        leftover = [u[key] for u in units if u[key] not in written]
+        if leftover:
+            self.db.write(release_fn, leftover, self.opt.owner)
+
+    def release_dead_leases(self) -> int:
+        """Free the leases of workers on this host whose process is gone (killed with -9, say).
+
+        Without this a re-run right after a crash would find those units leased, skip them and
+        finish with work missing until the leases expire.
+        """
+        host = socket.gethostname()
+        dead = [o for o in self.db.read(q.live_lease_owners) if _dead_local_owner(o, host)]
+        return self.db.write(q.drop_leases, dead) if dead else 0
+
+    # the loop ---------------------------------------------------------------------------------
+    def run(self) -> StageResult:
+        self.release_dead_leases()
+        result = StageResult(self.name)
+        started = time.perf_counter()
+        total = self.count(result)
+        exclude: list = []
+        remaining = self.opt.limit
+        bar = progress(total=min(total, remaining) if remaining is not None else total,
+                       desc=self.name, unit="unit")
+        try:
+            idle = 0
+            while remaining is None or remaining > 0:
+                want = self.opt.batch_size if remaining is None else min(self.opt.batch_size, remaining)
+                seen, units = self.claim(exclude, want)
+                if not seen:
+                    break
+                if not units:  # another worker took them between our read and our lock
+                    idle += 1
+                    time.sleep(min(0.05 * idle, 1.0))
+                    continue
+                idle = 0
+                self._images.clear()
+                before = result.done
+                used = self.work(units, result, exclude)
+                bar.update(result.done - before)
+                if remaining is not None:
+                    remaining -= max(used, 1)
+        finally:
+            bar.close()
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def _dead_local_owner(owner: str, host: str) -> bool:
+    """Owner ids are host:pid:nonce; only a process on this host can be checked."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    return pid != os.getpid() and not alive(pid)

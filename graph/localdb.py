@@ -1,0 +1,319 @@
+"""A local Neo4j Community server, obtained from Maven Central and run as a background process.
+
+Why not a tarball: Maven Central is the one place every user's machine (and CI) can reach, so the
+server's jars come from there; `mvn dependency:copy-dependencies` resolves them into a cache folder
+outside the repository, once per version.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from graph.driver import bolt_ready
+from mindkb.errors import MindError
+from mindkb.processes import alive
+from mindkb.settings import Settings
+
+ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+COMPLETE_MARKER = ".complete"
+
+JVM_OPTIONS = [
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dlog4j2.disable.jmx=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+]
+
+POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.mindkb</groupId>
+  <artifactId>neo4j-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.neo4j.app</groupId><artifactId>neo4j-server</artifactId>
+      <version>{version}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.neo4j</groupId><artifactId>neo4j</artifactId>
+      <version>{version}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.neo4j.client</groupId><artifactId>neo4j-browser</artifactId>
+      <version>{browser_version}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+@dataclass
+class ServerStatus:
+    running: bool
+    pid: int | None
+    bolt: str
+    browser: str
+    home: str
+    version: str
+    managed: bool  # started by `mind db start` (pid file points at a live Neo4j process)
+    reused: bool = False
+    log_file: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class LocalNeo4j:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.home = settings.neo4j_home
+        self.conf_dir = self.home / "conf"
+        self.pid_file = self.home / "run" / "mind-neo4j.pid"
+        self.log_file = self.home / "logs" / "console.log"
+
+    # --- prerequisites ----------------------------------------------------------------------
+    @staticmethod
+    def java() -> str:
+        java_home = os.environ.get("JAVA_HOME")
+        candidate = Path(java_home, "bin", "java") if java_home else None
+        java = str(candidate) if candidate and candidate.exists() else shutil.which("java")
+        if not java:
+            raise MindError(
+                "Java 17 is required for the local Neo4j and was not found "
+                "(install openjdk-17-jre-headless, or set NEO4J_URI to an existing server)"
+            )
+        out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+        match = re.search(r'version "(\d+)', out)
+        if not match or int(match.group(1)) < 17:
+            raise MindError(f"Neo4j 5.26 needs Java 17 or newer; {java} reports: {out.splitlines()[0]!r}")
+        return java
+
+    @staticmethod
+    def maven() -> str:
+        mvn = shutil.which("mvn")
+        if not mvn:
+            raise MindError(
+                "Maven (mvn) is required to fetch Neo4j from Maven Central and was not found "
+                "(install maven, or use `docker compose up`, or set NEO4J_URI to an existing server)"
+            )
+        return mvn
+
+    # --- jars -------------------------------------------------------------------------------
+    def ensure_jars(self) -> Path:
+        lib = self.settings.neo4j_lib_dir
+        if (lib / COMPLETE_MARKER).exists():
+            return lib
+        mvn = self.maven()
+        work = lib.parent
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "pom.xml").write_text(
+            POM_TEMPLATE.format(
+                version=self.settings.neo4j_version,
+                browser_version=self.settings.neo4j_browser_version,
+            )
+        )
+        staging = work / "lib.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        proc = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
+             f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+            raise MindError(f"Maven could not fetch Neo4j {self.settings.neo4j_version}: {tail[0]}")
+        shutil.rmtree(lib, ignore_errors=True)
+        staging.rename(lib)
+        (lib / COMPLETE_MARKER).write_text(self.settings.neo4j_version)
+        return lib
+
+    # --- configuration ---------------------------------------------------------------------
+    def write_conf(self) -> Path:
+        s = self.settings
+        for sub in ("conf", "data", "logs", "run", "plugins", "import"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        conf = "\n".join(
+            [
+                "# Written by `mind db start`; edits are overwritten on the next start.",
+                f"server.directories.data={self.home / 'data'}",
+                f"server.directories.logs={self.home / 'logs'}",
+                f"server.directories.run={self.home / 'run'}",
+                f"server.directories.plugins={self.home / 'plugins'}",
+                f"server.directories.import={self.home / 'import'}",
+                "server.default_listen_address=127.0.0.1",
+                f"server.bolt.listen_address=127.0.0.1:{s.neo4j_bolt_port}",
+                f"server.bolt.advertised_address=localhost:{s.neo4j_bolt_port}",
+                f"server.http.listen_address=127.0.0.1:{s.neo4j_http_port}",
+                f"server.http.advertised_address=localhost:{s.neo4j_http_port}",
+                "server.https.enabled=false",
+                f"server.memory.heap.initial_size={s.neo4j_heap}",
+                f"server.memory.heap.max_size={s.neo4j_heap}",
+                f"server.memory.pagecache.size={s.neo4j_pagecache}",
+                "dbms.security.auth_enabled=true",
+                "dbms.usage_report.enabled=false",
+                "dbms.transaction.timeout=0",
+                "db.tx_log.rotation.retention_policy=2 days",
+                # Vector indexes: fewer, larger Lucene segments (see Settings.neo4j_vector_merge_factor).
+                f"internal.dbms.index.vector.standard_merge_factor={s.neo4j_vector_merge_factor}",
+                "",
+            ]
+        )
+        path = self.conf_dir / "neo4j.conf"
+        path.write_text(conf)
+        return path
+
+    def _ensure_password(self, java: str, lib: Path) -> None:
+        """Set the initial password before the first start; remembered in a 0600 file."""
+        pw_file = self.settings.local_password_file
+        if (self.home / "data" / "dbms" / "auth.ini").exists() and pw_file.exists():
+            return
+        if self.settings.neo4j_password is not None:
+            password = self.settings.neo4j_password.get_secret_value()
+        elif pw_file.exists():
+            password = pw_file.read_text().strip()
+        else:
+            password = secrets.token_urlsafe(18)
+        if len(password) < 8:
+            raise MindError("NEO4J_PASSWORD must have at least 8 characters for a new local server")
+        env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
+        proc = subprocess.run(
+            [java, "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password", password],
+            capture_output=True, text=True, env=env,
+        )
+        if proc.returncode != 0:
+            raise MindError("could not set the initial Neo4j password: "
+                            + ((proc.stderr or proc.stdout).strip().splitlines() or ["?"])[-1])
+        pw_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
+
+    # --- process ----------------------------------------------------------------------------
+    def _read_pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _is_our_neo4j(pid, self.home) else None
+
+    def _port_open(self, port: int) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    def status(self) -> ServerStatus:
+        pid = self._read_pid()
+        bolt_up = self._port_open(self.settings.neo4j_bolt_port)
+        return ServerStatus(
+            running=bool(pid) and bolt_up,
+            pid=pid,
+            bolt=f"bolt://localhost:{self.settings.neo4j_bolt_port}",
+            browser=f"http://localhost:{self.settings.neo4j_http_port}/browser/",
+            home=str(self.home),
+            version=self.settings.neo4j_version,
+            managed=bool(pid),
+            log_file=str(self.log_file),
+        )
+
+    def start(self) -> ServerStatus:
+        current = self.status()
+        if current.pid:
+            self._wait_until_ready(current.pid)
+            current = self.status()
+            current.reused = True
+            return current
+        for port in (self.settings.neo4j_bolt_port, self.settings.neo4j_http_port):
+            if self._port_open(port):
+                raise MindError(
+                    f"port {port} is already in use by a process `mind db start` did not start "
+                    "(stop it, or choose MIND_NEO4J_BOLT_PORT / MIND_NEO4J_HTTP_PORT)"
+                )
+        java = self.java()
+        lib = self.ensure_jars()
+        self.write_conf()
+        self._ensure_password(java, lib)
+        heap = self.settings.neo4j_heap
+        cmd = [
+            java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
+            "-cp", f"{lib}/*", ENTRY_POINT,
+            f"--home-dir={self.home}", f"--config-dir={self.conf_dir}",
+        ]
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, cwd=self.home,
+                env=dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir)),
+            )
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(str(proc.pid))
+        self._wait_until_ready(proc.pid)
+        return self.status()
+
+    def _wait_until_ready(self, pid: int) -> None:
+        deadline = time.monotonic() + self.settings.neo4j_start_timeout
+        while time.monotonic() < deadline:
+            if not alive(pid):
+                raise MindError(f"Neo4j exited during start-up; see {self._last_log_line()}")
+            if self._port_open(self.settings.neo4j_bolt_port) and bolt_ready(self.settings):
+                return
+            time.sleep(0.5)
+        raise MindError(
+            f"Neo4j did not answer on Bolt within {self.settings.neo4j_start_timeout:.0f}s; "
+            f"see {self.log_file}"
+        )
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = [line for line in self.log_file.read_text(errors="replace").splitlines() if line.strip()]
+        except FileNotFoundError:
+            return str(self.log_file)
+        last = next((line for line in reversed(lines) if "ERROR" in line or "Exception" in line), lines[-1] if lines else "")
+        return f"{self.log_file}: {last.strip()[:300]}"
+
+    def stop(self, timeout: float = 60.0) -> ServerStatus:
+        pid = self._read_pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                while alive(pid):
+                    time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        status = self.status()
+        status.pid = pid
+        return status
+
+
+def _is_our_neo4j(pid: int, home: Path) -> bool:
+    """Only a live Neo4j of this home folder counts, so a recycled pid is never killed."""
+    if not alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        return False
+    return ENTRY_POINT in cmdline and f"--home-dir={home}" in cmdline

@@ -1,0 +1,91 @@
+"""The loop every loader shares: read -> quarantine -> batch -> write -> progress.
+
+Each batch is written in one managed transaction, so a killed run keeps every committed batch
+and a re-run only repeats idempotent MERGEs; the quarantine file is flushed after each batch, so
+what was set aside is on disk whenever what was loaded is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from neo4j import Driver, ManagedTransaction
+
+from ingest.table import Record
+from mindkb.output import progress
+from mindkb.quarantine import Quarantine
+
+T = TypeVar("T")
+B = TypeVar("B")
+
+
+class RecordError(ValueError):
+    """A record that cannot be loaded; the message is the quarantine reason."""
+
+
+@dataclass
+class LineCounter:
+    """Lines read so far (valid or not); the progress bar and the summaries' `read`."""
+
+    read: int = 0
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[T]):
+    item: T
+    source: Path
+    line: int
+    raw: str
+
+
+def parse_records(tables: Iterable[tuple[Path, Iterator[Record]]], parse: Callable[[dict], T],
+                  quarantine: Quarantine, lines: LineCounter) -> Iterator[Parsed[T]]:
+    """Valid records as parsed items; unreadable or invalid ones go to the quarantine."""
+    for path, records in tables:
+        for record in records:
+            lines.read += 1
+            if record.error:
+                quarantine.add(path, record.line, record.error, record.raw)
+                continue
+            try:
+                item = parse(record.data)
+            except RecordError as exc:
+                quarantine.add(path, record.line, str(exc), record.raw)
+                continue
+            yield Parsed(item, path, record.line, record.raw)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_batches(driver: Driver, database: str, batches: Iterable[B],
+                  write: Callable[[ManagedTransaction, B], dict[str, int] | None],
+                  quarantine: Quarantine, lines: LineCounter, desc: str) -> Counter:
+    """Write each batch in its own transaction; returns the sum of what `write` counted.
+
+    `write` returning None means there was nothing to write (no transaction is opened).
+    """
+    totals: Counter = Counter()
+    with driver.session(database=database) as session, progress(desc=desc, unit="lines") as bar:
+        for batch in batches:
+            if batch:
+                totals.update(session.execute_write(write, batch) or {})
+            quarantine.flush()
+            bar.update(lines.read - bar.n)
+            bar.set_postfix(quarantined=quarantine.count, refresh=False, **{k: v for k, v in totals.items()
+                                                                           if isinstance(v, int)})
+        quarantine.flush()
+        bar.update(lines.read - bar.n)
+    return totals

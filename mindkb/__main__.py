@@ -1,3 +1,0 @@
-from mindkb.cli import main
-
-main()

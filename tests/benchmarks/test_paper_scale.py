@@ -1,0 +1,52 @@
+"""benchmarks/paper_scale.py runs end to end, scaled down, and reports every figure sanely."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from benchmarks.paper_scale import PAPER
+from tests.support.paths import REPO
+
+SCALE = 0.002
+
+
+def test_paper_scale_benchmark_scaled_down(neo4j_server):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.paper_scale", "--json", "--scale", str(SCALE), "--wipe",
+         "--clients", "1,4", "--requests", "8", "--seconds", "2", "--recall-queries", "30",
+         "--recall-fetch", "10,100", "--batch", "1000"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    graph = out["graph"]
+    for key, full in PAPER.items():
+        assert graph[key] == round(full * SCALE)
+    assert sum(graph["statuses"].values()) == graph["intentions"] and graph["relations"] == 20
+    load = out["load"]
+    assert load["total_s"] > 0 and load["intentions_per_s"] > 0 and load["products_per_s"] > 0
+    for level in ("1", "4"):
+        row = out["latency_ms"][level]
+        for name in ("raw_cypher", "searchIntentions", "recommend"):
+            assert row[name]["n"] > 0 and 0 < row[name]["p50"] <= row[name]["p99"]
+        assert row["searchIntentions_over_raw_p50"] > 0 and row["recommend_over_raw_p50"] > 0
+    recall = out["recall"]
+    assert recall["queries"] == 30 and set(recall["by_fetch"]) == {"10", "100"}
+    # Clustered vectors at this size: the index finds most true neighbours, never more than all.
+    assert 0.5 <= recall["recall_at_10"] <= 1.0
+    assert recall["by_fetch"]["100"]["recall_at_10"] >= recall["by_fetch"]["10"]["recall_at_10"] - 0.02
+    assert set(out["targets"]) >= {"p50_le_15ms_one_client", "recall_ge_0_95"}
+
+
+def test_paper_scale_refuses_a_non_empty_database_without_wipe(neo4j_server, empty_graph):
+    from graph.driver import write
+    from graph.products import merge_products
+
+    write(empty_graph, neo4j_server.neo4j_database, merge_products, [{"asin": "B0KEEPME01", "props": {}}])
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.paper_scale", "--json", "--scale", str(SCALE)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "--wipe" in proc.stderr
+    records, _, _ = empty_graph.execute_query("MATCH (p:Product {asin: 'B0KEEPME01'}) RETURN count(p) AS n",
+                                              database_=neo4j_server.neo4j_database)
+    assert records[0]["n"] == 1

@@ -1,0 +1,84 @@
+"""kb mode on the authors' real MIND output: it answers every question whatever the graph holds,
+never falls below the embedding mode on products it does not know, and says which questions
+its knowledge covers (`--sources`, `covered`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from mindkb.ids import pair_key
+from tests.support.paths import shared_file
+
+MIND_ROWS = 240  # a pair-grouped head of the real file: enough pairs, a short embed
+
+
+def _mind_head(tmp_path, rows: int = MIND_ROWS):
+    source = shared_file("mind-real/mind_output.dev.csv")
+    with source.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        records = [r for _, r in zip(range(rows), reader)]
+        fields = reader.fieldnames
+    path = tmp_path / "mind_head.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)
+    return path, records
+
+
+def _questions(task: int) -> list[dict]:
+    path = shared_file(f"intentionqa/task{task}.dev.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write(path, questions: list[dict]):
+    path.write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+    return path
+
+
+def _kb_graph(cli, tmp_path):
+    path, records = _mind_head(tmp_path)
+    r = cli("import", "intentions", str(path), "--format", "mind-csv", "--json")
+    assert r.returncode == 0 and r.summary["quarantined"] == 0, r.stderr
+    assert cli("embed", "--json").returncode == 0
+    return records
+
+
+def test_task2_on_products_the_graph_lacks_answers_all_and_keeps_up_with_embedding(empty_graph, cli, tmp_path):
+    records = _kb_graph(cli, tmp_path)
+    known = {a for r in records for a in (r["id_a"], r["id_b"])}
+    foreign = [q for q in _questions(2) if q["item_a_id"] not in known and q["item_b_id"] not in known][:60]
+    data = _write(tmp_path / "foreign.jsonl", foreign)
+    result = cli("eval", "intentionqa", "--task", "2", "--data", str(data), "--mode", "kb", "--json")
+    assert result.returncode == 0, result.stderr
+    s = result.summary
+    assert s["n"] == len(foreign) and s["unparsable"] == 0  # every question answered
+    assert s["missing_products"] >= len(foreign)  # the options' products are not in the graph...
+    assert s["accuracy"] >= s["embedding_accuracy"]  # ...and the answer is still never worse
+    assert s["accuracy"] > 0.5  # far above chance (0.25), unlike answering from the graph alone
+    assert s["covered"] == 0 and s["accuracy_covered"] is None
+
+
+def test_sources_and_covered_on_the_questions_the_mind_output_knows(empty_graph, cli, tmp_path):
+    records = _kb_graph(cli, tmp_path)
+    pairs = {pair_key(r["id_a"], r["id_b"]) for r in records if r["Agreement"].lower().startswith("yes")}
+    known = [q for q in _questions(2) if pair_key(q["item_a_id"], q["item_b_id"]) in pairs][:30]
+    assert known, "the head of the MIND file shares pairs with IntentionQA"
+    data = _write(tmp_path / "known.jsonl", known)
+    mind = cli("eval", "intentionqa", "--task", "2", "--data", str(data), "--mode", "kb", "--sources", "mind-csv",
+               "--json")
+    assert mind.returncode == 0, mind.stderr
+    s = mind.summary
+    assert s["sources"] == ["mind-csv"] and s["n"] == len(known)
+    assert s["covered"] == s["n"]  # each question's own pair has an accepted MIND intention
+    assert s["accuracy_covered"] == s["accuracy"] and s["embedding_accuracy_covered"] == s["embedding_accuracy"]
+    assert s["accuracy_covered"] >= s["embedding_accuracy_covered"]
+
+    other = cli("eval", "intentionqa", "--task", "2", "--data", str(data), "--mode", "kb", "--sources",
+                "intentionqa", "--json")
+    assert other.returncode == 0 and other.summary["covered"] == 0  # no fact of that source in the graph
+
+    bad = cli("eval", "intentionqa", "--task", "2", "--data", str(data), "--mode", "embedding", "--sources",
+              "mind-csv", "--json")
+    assert bad.returncode == 2 and "--sources" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,106 @@
+"""The three stages against the real Neo4j with the tiny LLaVA: selection, resume, skips, leases."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from generation.backends import Decoding, TransformersBackend
+from generation.prompts import PROMPT_VERSION
+from generation.stage import StageOptions
+from generation.stages import run_stage
+from graph import generation as q
+from graph.driver import write
+from mindkb.ids import intention_id
+from mindkb.relations import BY_NAME
+from tests.support.generation import build_tiny, rows, seed_catalog
+
+RELS = ["UsedFor", "Can", "Open"]
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    folder = build_tiny(tmp_path_factory.mktemp("tiny-llava"))
+    return TransformersBackend.load(str(folder), device="cpu", batch_size=4)
+
+
+def options(**kw) -> StageOptions:
+    dec = {s: Decoding(max_new_tokens=6, seed=3) for s in ("features", "intentions", "filter")}
+    base = dict(relations=RELS, batch_size=4, lease_seconds=60, decoding=dec)
+    base.update(kw)
+    return StageOptions(**base)
+
+
+def test_stages_select_resume_and_skip(empty_graph, settings, backend, tmp_path):
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path, n=5, pairs=[(0, 1), (1, 2), (2, 3)], without_image=(3,),
+                 broken_image=(4,))
+    stage = lambda name, **kw: run_stage(empty_graph, db, backend, options(**kw), name)  # noqa: E731
+
+    first = stage("features", limit=1)
+    assert first.done == 1
+    rest = stage("features")
+    assert rest.done == 2
+    assert rest.skipped_reasons["image missing"] == 1 and rest.skipped_reasons["image unreadable"] == 1
+    assert stage("features").done == 0
+    featured = rows(empty_graph, db, "MATCH (p:Product) WHERE p.features IS NOT NULL RETURN p ORDER BY p.asin")
+    assert [r["p"]["asin"] for r in featured] == ["P000", "P001", "P002"]
+    p = featured[0]["p"]
+    assert p["featuresModel"] == backend.model_id and p["featuresPromptVersion"] == PROMPT_VERSION
+    assert p["featuresSeed"] == 3 and '"temperature": 0.2' in p["featuresDecoding"] and p["featuresAt"]
+    assert not any(k.startswith("featuresLease") for k in p)
+
+    part = stage("intentions", limit=2)
+    assert part.done == 2
+    assert part.skipped_reasons["product without features"] == len(RELS)  # pair (P002, P003)
+    rest = stage("intentions")
+    assert rest.done == 2 * len(RELS) - 2
+    assert stage("intentions").done == 0
+    got = rows(empty_graph, db, "MATCH (i:Intention)-[:EXPLAINS]->(p:Product) "
+               "WITH i, count(p) AS ends MATCH (i)-[:HAS_RELATION]->(r:Relation) "
+               "RETURN i, labels(i) AS labels, ends, r.name AS rel")
+    assert len(got) == 2 * len(RELS)
+    for r in got:
+        i = r["i"]
+        assert r["ends"] == 2 and r["rel"] == i["relation"] and i["relation"] in r["labels"]
+        assert i["id"] == intention_id(i["asinA"], i["asinB"], i["relation"], backend.model_id, PROMPT_VERSION)
+        assert i["text"].startswith(BY_NAME[i["relation"]].template)
+        assert i["status"] == "GENERATED" and i["source"] == "mind" and "rawText" in i
+        assert i["asinA"] < i["asinB"] and i["seed"] == 3 and i["promptVersion"] == PROMPT_VERSION
+
+    only_can = stage("filter", relations=["Can"])
+    assert only_can.done == 2
+    assert stage("filter").done == 2 * len(RELS) - 2
+    assert stage("filter").done == 0
+    verdicts = rows(empty_graph, db, "MATCH (i:Intention) RETURN i.status AS s, i.filterRaw AS raw, "
+                    "i.filterModel AS m, i.filterPromptVersion AS v, i.filteredAt AS t, i.rationale AS why")
+    assert all(v["s"] in ("ACCEPTED", "REJECTED", "UNDECIDED") for v in verdicts)
+    assert all(v["raw"] is not None and v["m"] == backend.model_id and v["v"] == PROMPT_VERSION and v["t"]
+               for v in verdicts)
+
+
+def test_text_only_uses_products_without_images(empty_graph, settings, backend, tmp_path):
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path, n=2, pairs=[(0, 1)], without_image=(1,))
+    assert run_stage(empty_graph, db, backend, options(), "features").done == 1
+    result = run_stage(empty_graph, db, backend, options(text_only=True), "features")
+    assert result.done == 1 and result.skipped == 0
+    assert run_stage(empty_graph, db, backend, options(text_only=True, relations=["Can"]), "intentions").done == 1
+
+
+def test_units_of_a_dead_worker_are_taken_over_after_expiry(empty_graph, settings, backend, tmp_path):
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path, n=3, pairs=[])
+    seen, claimed = write(empty_graph, db, q.claim_feature_batch, "dead-worker", backend.model_id,
+                          PROMPT_VERSION, False, [], 10, 1500)
+    assert seen == 3 and len(claimed) == 3
+    early = run_stage(empty_graph, db, backend, options(), "features")
+    assert early.done == 0                       # leased by the dead worker: not touched
+    time.sleep(1.6)
+    late = run_stage(empty_graph, db, backend, options(), "features")
+    assert late.done == 3                        # expired: taken over
+    # The dead worker comes back to life: its late write is refused, nothing is overwritten.
+    assert write(empty_graph, db, q.write_features, [{"asin": "P000", "features": "stale", "raw": "stale"}],
+                 "dead-worker", {"model": "m", "promptVersion": "v", "seed": 0, "decoding": "{}"}) == []
+    assert rows(empty_graph, db, "MATCH (p:Product {asin: 'P000'}) RETURN p.features AS f")[0]["f"] != "stale"
