@@ -53,7 +53,8 @@ def test_task2_on_products_the_graph_lacks_answers_all_and_keeps_up_with_embeddi
     result = cli("eval", "intentionqa", "--task", "2", "--data", str(data), "--mode", "kb", "--json")
     assert result.returncode == 0, result.stderr
     s = result.summary
-    assert s["n"] == len(foreign) and s["unparsable"] == 0  # every question answered
+    # every complete question answered (the dev file has some with fewer than four options)
+    assert s["n"] + s["skipped"] == len(foreign) and s["n"] >= 40 and s["unparsable"] == 0
     assert s["missing_products"] >= len(foreign)  # the options' products are not in the graph...
     assert s["accuracy"] >= s["embedding_accuracy"]  # ...and the answer is still never worse
     assert s["accuracy"] > 0.5  # far above chance (0.25), unlike answering from the graph alone

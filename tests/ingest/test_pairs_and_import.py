@@ -70,8 +70,8 @@ def test_import_mind_csv(empty_graph, settings, cli, tmp_path):
     assert {e["reason"] for e in quarantined(q)} == {"unknown relation 'FliesTo'", "missing or empty Intention"}
     rows = {row["props"]["relation"]: row for row in intentions(empty_graph, settings, "mind-csv")}
     assert rows["UsedFor"]["props"]["status"] == "ACCEPTED"
-    assert rows["UsedFor"]["props"]["rationale"] == "campers need both."
-    assert rows["IsA"]["props"]["status"] == "REJECTED" and rows["IsA"]["props"]["rationale"] == "too generic"
+    assert rows["UsedFor"]["props"]["rationale"] == "Campers need both."
+    assert rows["IsA"]["props"]["status"] == "REJECTED" and rows["IsA"]["props"]["rationale"] == "Too generic"
     assert rows["Can"]["props"]["status"] == "UNDECIDED"
     assert all(row["explains"] == 2 and row["relationNode"] == row["props"]["relation"]
                and row["props"]["relation"] in row["labels"] for row in rows.values())
