@@ -8,7 +8,9 @@ GRAPHIQL := api/static/graphiql/.fetched
 
 .PHONY: install prereqs db db-stop lint test demo sample clean
 
-install: $(VENV)/.installed $(GRAPHIQL) ## virtual environment + pinned dependencies + the `mind` command + GraphiQL's files
+# The encoder's ONNX export goes to MIND_CACHE_DIR/onnx/ once; later runs find it and return at once.
+install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies + `mind` + GraphiQL's files + the ONNX encoder
+	$(BIN)/python -m embedding.export_onnx >/dev/null
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
