@@ -5,7 +5,7 @@ so nothing is downloaded at run time.
 
 Backends (MIND_EMBEDDING_BACKEND): `torch` runs the model as shipped; `onnx` and `onnx-int8` run an
 ONNX export through ONNX Runtime on the CPU, made once into `<cache_dir>/onnx/` (`make install`, or on
-first use). int8 encodes a short query ~4x faster than torch on one thread with vectors at cosine
+first use). int8 encodes a short query ~3.4x faster than torch on one thread with vectors at cosine
 >= 0.99 of torch's, so the same stored vectors serve queries from either (BENCHMARKS.md).
 """
 

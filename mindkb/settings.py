@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     model: str = Field("llava-hf/llava-1.5-13b-hf")
     embedding_model: str = Field("sentence-transformers/all-MiniLM-L6-v2")
     # How texts become vectors: torch, or an ONNX export (onnx: float32, onnx-int8: quantised) on
-    # the CPU. int8 encodes a query ~4x faster on one thread at cosine >= 0.99 to torch (BENCHMARKS.md).
+    # the CPU. int8 encodes a query ~3.4x faster on one thread at cosine >= 0.99 to torch (BENCHMARKS.md).
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field("onnx-int8")
     device: str = Field("auto")
 
