@@ -4,10 +4,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_VERSION := 24.3.1
+GRAPHIQL := api/static/graphiql/.fetched
 
 .PHONY: install prereqs db db-stop lint test demo sample clean
 
-install: $(VENV)/.installed ## virtual environment + pinned dependencies + the `mind` command
+# The encoder's ONNX export goes to MIND_CACHE_DIR/onnx/ once; later runs find it and return at once.
+install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies + `mind` + GraphiQL's files + the ONNX encoder
+	$(BIN)/python -m embedding.export_onnx >/dev/null
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
@@ -16,8 +19,15 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
 
-prereqs: ## Java 17 and Maven for the local Neo4j (installed with apt-get when missing and possible)
+# GraphiQL's browser files, pinned and checksummed, from npm: the API serves them itself (docs/api.md).
+$(GRAPHIQL): api/graphiql_assets.json scripts/fetch_graphiql.py
+	@bash scripts/ensure-tools.sh npm:npm
+	$(PYTHON) scripts/fetch_graphiql.py
+	touch $@
+
+prereqs: ## Java 17 and Maven for the local Neo4j, Chromium for the GraphiQL test (apt-get when missing and possible)
 	@bash scripts/ensure-java-maven.sh
+	@bash scripts/ensure-tools.sh chromium:chromium
 
 db: install prereqs ## start the local Neo4j 5.26 (fetched from Maven Central on first use)
 	$(BIN)/mind db start

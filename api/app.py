@@ -1,4 +1,4 @@
-"""The FastAPI application: GraphQL (GraphiQL in a browser) at /graphql and GET /healthz.
+"""The FastAPI application: GraphQL (GraphiQL in a browser, from local files) at /graphql and GET /healthz.
 
 The embedding model and the async Neo4j driver are created once, in the lifespan; every request
 gets its own loaders and round-trip counter around the shared driver.
@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.graphiql import LocalGraphiQLRouter, mount_graphiql_assets
 from api.guard import GraphQLBodyGuard
 from api.loaders import Loaders
 from api.schema import build_schema
@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             torch.set_num_threads(settings.api_torch_threads)
         app.state.encoder = await asyncio.to_thread(
-            TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache)
+            TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache,
+            settings.embedding_backend, settings.api_torch_threads)
         app.state.driver = make_async_driver(settings)
         try:
             yield
@@ -48,8 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        settings=settings)
 
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
-    router = GraphQLRouter(build_schema(settings), context_getter=get_context, graphql_ide="graphiql")
+    router = LocalGraphiQLRouter(build_schema(settings), context_getter=get_context, graphql_ide="graphiql")
     app.include_router(router, prefix="/graphql")
+    mount_graphiql_assets(app, "/graphql")
     app.add_middleware(GraphQLBodyGuard, path="/graphql", max_bytes=settings.api_max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from embedding.models import load_sentence_model
+from mindkb.settings import get_settings
 
 
 class TextEncoder:
@@ -32,8 +33,11 @@ class TextEncoder:
         self._lock = threading.Lock()  # the API encodes from worker threads
 
     @classmethod
-    def load(cls, name: str, device: str | None = None, batch_size: int = 64, cache: int = 0) -> "TextEncoder":
-        return cls(load_sentence_model(name, device), name, batch_size, cache)
+    def load(cls, name: str, device: str | None = None, batch_size: int = 64, cache: int = 0,
+             backend: str | None = None, threads: int = 0) -> "TextEncoder":
+        """The model on `backend` (default MIND_EMBEDDING_BACKEND), so every caller encodes alike."""
+        backend = backend or get_settings().embedding_backend
+        return cls(load_sentence_model(name, device, backend, threads), name, batch_size, cache)
 
     @property
     def dimensions(self) -> int:

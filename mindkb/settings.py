@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     # --- models -------------------------------------------------------------------------------
     model: str = Field("llava-hf/llava-1.5-13b-hf")
     embedding_model: str = Field("sentence-transformers/all-MiniLM-L6-v2")
+    # How texts become vectors: torch, or an ONNX export (onnx: float32, onnx-int8: quantised) on
+    # the CPU. int8 encodes a query ~3.4x faster on one thread at cosine >= 0.99 to torch (BENCHMARKS.md).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field("onnx-int8")
     device: str = Field("auto")
 
     # --- batch sizes --------------------------------------------------------------------------
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
     # --- API latency at the paper's scale ------------------------------------------------------
     # One torch thread per encode: on a small, shared CPU two threads contend and a short text
     # takes ~10x longer (BENCHMARKS.md, "Benchmarks at the paper's scale"). 0 leaves torch's default.
+    # The ONNX backends take the same number as ONNX Runtime's threads per encode.
     api_torch_threads: int = Field(1, ge=0, le=256)
     # searchIntentions asks the vector index for at least this many and keeps k: at 1.26M vectors
     # HNSW's own top 10 finds 0.67 of the true ten, its top 10 of 100 0.947, of 150 0.971.
