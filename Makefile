@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP_VERSION := 24.3.1
 GRAPHIQL := api/static/graphiql/.fetched
 
-.PHONY: install prereqs db db-stop lint test demo sample clean
+.PHONY: install prereqs labelstudio db db-stop lint test demo sample clean
 
 # The encoder's ONNX export goes to MIND_CACHE_DIR/onnx/ once; later runs find it and return at once.
 install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies + `mind` + GraphiQL's files + the ONNX encoder
@@ -25,6 +25,17 @@ $(GRAPHIQL): api/graphiql_assets.json scripts/fetch_graphiql.py
 	$(PYTHON) scripts/fetch_graphiql.py
 	touch $@
 
+# Label Studio (about 1 GB with its Django stack) lives in a venv of its own: its pins clash with ours.
+# The suite's annotate round trip starts it on the loopback (tests/evaluation/test_labelstudio.py).
+LABEL_STUDIO_VENV ?= .venv-labelstudio
+labelstudio: $(LABEL_STUDIO_VENV)/.installed ## Label Studio 1.23.2 in its own venv, for the round-trip test
+
+$(LABEL_STUDIO_VENV)/.installed: requirements-labelstudio.lock
+	$(PYTHON) -m venv $(LABEL_STUDIO_VENV)
+	$(LABEL_STUDIO_VENV)/bin/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+	$(LABEL_STUDIO_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-labelstudio.lock
+	touch $@
+
 prereqs: ## Java 17 and Maven for the local Neo4j, Chromium for the GraphiQL test (apt-get when missing and possible)
 	@bash scripts/ensure-java-maven.sh
 	@bash scripts/ensure-tools.sh chromium:chromium
@@ -41,7 +52,7 @@ lint: install ## the layer contracts (import-linter) and ruff
 
 # The suite starts and stops a Neo4j of its own (its own home and ports): the server of
 # `make db` / `make demo` and its data are never touched.
-test: install prereqs lint ## the layer contracts, ruff, then the whole suite against a real Neo4j
+test: install prereqs labelstudio lint ## the layer contracts, ruff, then the whole suite against a real Neo4j
 	$(BIN)/python -m pytest
 
 demo: db ## ingest the bundled sample, run the pipeline, serve the API (MIND_MODEL for a real LLaVA)

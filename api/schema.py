@@ -24,6 +24,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import Info
 
+from api import annotations as votes
 from api.context import Context
 from api.errors import UserError, should_mask
 from api.limits import BoundedDocument, token_limit_rule
@@ -163,6 +164,8 @@ class Intention:
     curated_by: Optional[str]
     curated_at: Optional[str]
     curator_note: Optional[str]
+    annotations: list[votes.Annotation] = votes.annotations_field()
+    majority: Optional[votes.MajorityVerdict] = votes.majority_field()
 
     @classmethod
     def of(cls, row: dict) -> "Intention":

@@ -8,7 +8,7 @@ import click
 import typer
 from neo4j import exceptions as neo4j_errors
 
-from cli import db, embed, evaluate, generate, ingest, serve
+from cli import annotate, db, embed, evaluate, generate, ingest, serve
 from mindkb.errors import BadOption, MindError
 from mindkb.logs import setup_logging
 from mindkb.settings import get_settings
@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 
-for module in (db, ingest, generate, embed, serve, evaluate):
+for module in (db, ingest, generate, embed, serve, evaluate, annotate):
     module.register(app)
 
 

@@ -10,7 +10,7 @@ from graph.params import Rows
 from mindkb.errors import MindError
 from mindkb.relations import RELATION_NAMES, RELATIONS
 
-KNOWN_LABELS = frozenset({"Product", "Intention", "Relation", *RELATION_NAMES})
+KNOWN_LABELS = frozenset({"Product", "Intention", "Relation", "Annotation", *RELATION_NAMES})
 
 INTENTION_VECTOR_INDEX = "intention_embedding"
 PRODUCT_VECTOR_INDEX = "product_embedding"
@@ -25,6 +25,7 @@ CONSTRAINTS = (
     "CREATE CONSTRAINT product_asin IF NOT EXISTS FOR (p:Product) REQUIRE p.asin IS UNIQUE",
     "CREATE CONSTRAINT intention_id IF NOT EXISTS FOR (i:Intention) REQUIRE i.id IS UNIQUE",
     "CREATE CONSTRAINT relation_name IF NOT EXISTS FOR (r:Relation) REQUIRE r.name IS UNIQUE",
+    "CREATE CONSTRAINT annotation_id IF NOT EXISTS FOR (a:Annotation) REQUIRE a.id IS UNIQUE",
 )
 INDEXES = (
     "CREATE INDEX intention_status IF NOT EXISTS FOR (i:Intention) ON (i.status)",

@@ -30,3 +30,8 @@ class BadOption(BadInput):
 
     def as_flags(self) -> str:
         return self.template.format(**{n: "--" + n.replace("_", "-") for n in self.names})
+
+
+def literal(value: object) -> str:
+    """A value (a path, an OS message) inside a BadOption template, its braces kept as written."""
+    return str(value).replace("{", "{{").replace("}", "}}")

@@ -21,7 +21,7 @@ from tests.support.paths import REPO
 MARKER = ".mind-test-server"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -42,7 +42,7 @@ def configure_environment() -> dict[str, str]:
     ports_file = home / "ports.json"
     ports = json.loads(ports_file.read_text()) if ports_file.exists() else None
     if not ports or not _running(home, ports):
-        ports = {"bolt": _free_port(), "http": _free_port()}
+        ports = {"bolt": free_port(), "http": free_port()}
         ports_file.write_text(json.dumps(ports))
     env = {
         "MIND_NEO4J_HOME": str(home),
