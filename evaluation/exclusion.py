@@ -4,8 +4,8 @@
   IntentionQA was built from) on the question's own co-buy pair: they are the answer.
 - Any fact whose text is one of the question's options (the benchmark draws task-1 distractors
   from other pairs' intentions, so recognising an option as another pair's known fact would score
-  the benchmark's construction); stricter, a pair holding such a fact is withheld whole (all its
-  facts, its co-buy record).
+  the benchmark's construction); stricter, another pair holding such a fact is withheld whole (all
+  its facts, its co-buy record).
 - The question's own co-buy record (task 2's complement term would otherwise name the answer).
 
 Facts a model generated for the pair (`mind`, `mind-csv`) stay usable: a knowledge base built by
@@ -93,6 +93,7 @@ def build_exclusions(driver: Driver, database: str, questions: list[Question], e
     for q in questions:
         key, mine = _key(q), pair_key(q.asin_a, q.asin_b)
         pairs, ids = withheld[key]
+        pairs = pairs - {mine}  # the own pair loses its benchmark facts and option texts, not its generated ones
         ids = ids.union(*({f["id"] for f in facts_of.get(p, [])} for p in pairs))
         if exclude:
             ids |= {f["id"] for f in facts_of.get(mine, []) if f["source"] in BENCHMARK_SOURCES}

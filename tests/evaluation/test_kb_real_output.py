@@ -83,3 +83,20 @@ def test_sources_and_covered_on_the_questions_the_mind_output_knows(empty_graph,
     bad = cli("eval", "intentionqa", "--task", "2", "--data", str(data), "--mode", "embedding", "--sources",
               "mind-csv", "--json")
     assert bad.returncode == 2 and "--sources" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_task1_keeps_the_own_pairs_generated_facts_when_the_benchmark_is_imported_too(empty_graph, cli, tmp_path):
+    """The gold option is the own pair's IntentionQA fact: that fact goes, the pair's MIND facts stay."""
+    records = _kb_graph(cli, tmp_path)
+    pairs = {pair_key(r["id_a"], r["id_b"]) for r in records if r["Agreement"].lower().startswith("yes")}
+    known = [q for q in _questions(1) if pair_key(q["item_a_id"], q["item_b_id"]) in pairs][:20]
+    assert known
+    data = _write(tmp_path / "known1.jsonl", known)
+    r = cli("import", "intentions", str(data), "--format", "intentionqa", "--json")
+    assert r.returncode == 0 and r.summary["created"] > 0, r.stderr
+    assert cli("embed", "--json").returncode == 0
+    result = cli("eval", "intentionqa", "--task", "1", "--data", str(data), "--mode", "kb", "--json")
+    assert result.returncode == 0, result.stderr
+    s = result.summary
+    assert s["n"] + s["skipped"] == len(known) and s["n"] > 0 and s["covered"] == s["n"]
+    assert s["excluded_facts"] >= r.summary["created"]  # every imported benchmark fact withheld from its question
