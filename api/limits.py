@@ -6,6 +6,8 @@ strawberry 0.289's async execution parses without the `max_tokens` that MaxToken
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from graphql import GraphQLError, NoFragmentCyclesRule, Source, ValidationRule, parse, validate
 from graphql.language import DocumentNode, Lexer, TokenKind
 from strawberry.extensions import SchemaExtension
@@ -39,23 +41,39 @@ def count_tokens(query: str, limit: int) -> int:
 
 
 class BoundedDocument(SchemaExtension):
-    """Refuse an over-long document before it is parsed and validated.
+    """Refuse an over-long document before it is parsed and validated, and parse and validate each
+    distinct document once.
 
     Validation is not linear in the document (overlapping-field checks are quadratic), so 50,000
     copies of one field would keep a worker busy for minutes; counting tokens first costs at most
     `max_tokens` lexer steps. The parse is skipped with a placeholder document and validation with
     the error, which strawberry then returns as a normal GraphQL error.
+
+    Clients send the same few documents with different variables; parsing and validating one
+    (depth, aliases, tokens, fragment cycles) costs milliseconds, so the parsed document and its
+    validation result are kept per query text in a bounded LRU (validation does not depend on the
+    variables; only documents within the token limit are kept).
     """
 
     PLACEHOLDER = "{ __typename }"
 
-    def __init__(self, max_tokens: int):
+    def __init__(self, max_tokens: int, cache_size: int = 256):
         super().__init__()
         self.max_tokens = max_tokens
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[DocumentNode, list[GraphQLError] | None]] = OrderedDict()
         self._too_long = False
+        self._cached: tuple[DocumentNode, list[GraphQLError] | None] | None = None
 
     def on_parse(self):
         ctx = self.execution_context
+        self._cached = self._cache.get(ctx.query) if ctx.query else None
+        if self._cached is not None:
+            self._cache.move_to_end(ctx.query)
+            self._too_long = False
+            ctx.graphql_document = self._cached[0]
+            yield
+            return
         self._too_long = bool(ctx.query) and count_tokens(ctx.query, self.max_tokens) > self.max_tokens
         if self._too_long:
             ctx.graphql_document = parse(self.PLACEHOLDER)
@@ -63,6 +81,10 @@ class BoundedDocument(SchemaExtension):
 
     def on_validate(self):
         ctx = self.execution_context
+        if self._cached is not None and self._cached[1] is not None:
+            ctx.pre_execution_errors = self._cached[1]  # validation skipped: this text was validated before
+            yield
+            return
         if self._too_long:
             ctx.pre_execution_errors = [GraphQLError(
                 f"Document contains more than {self.max_tokens} tokens (limit exceeded).")]
@@ -73,3 +95,8 @@ class BoundedDocument(SchemaExtension):
             if cycles:
                 ctx.pre_execution_errors = cycles
         yield
+        if not self._too_long and ctx.query and ctx.graphql_document is not None and self.cache_size > 0:
+            self._cache[ctx.query] = (ctx.graphql_document, list(ctx.pre_execution_errors or []))
+            self._cache.move_to_end(ctx.query)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)

@@ -367,7 +367,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
-            BoundedDocument(settings.api_max_tokens),
+            BoundedDocument(settings.api_max_tokens, settings.api_document_cache),
             QueryDepthLimiter(max_depth=settings.api_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.api_max_aliases),
             MaxTokensLimiter(max_token_count=settings.api_max_tokens),

@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     # --- API ----------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1")
     api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(1, ge=1, le=64)  # `mind serve` processes
     api_key: SecretStr | None = Field(None)
     cors_origins: list[str] = Field(default_factory=list)
 
@@ -127,6 +128,8 @@ class Settings(BaseSettings):
     api_search_min_fetch: int = Field(150, ge=1, le=5000)
     # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
     api_embedding_cache: int = Field(4096, ge=0, le=1_000_000)
+    # Distinct GraphQL documents kept parsed and validated (0: parse and validate every request).
+    api_document_cache: int = Field(256, ge=0, le=100_000)
 
     @model_validator(mode="before")
     @classmethod

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.limits import BoundedDocument
+from api.schema import build_schema
 from tests.support.api_graph import PAGED, build_embedded_graph
 
 KEY = "test-curator-key-123"
@@ -216,6 +220,27 @@ def test_deep_query_alias_bomb_and_token_limit(client):
     assert "aliases" in error(client, bomb)
     tokens = "{ " + " ".join("relations { name }" for _ in range(600)) + " }"
     assert "token" in error(client, tokens).lower()
+
+
+def test_documents_are_parsed_and_validated_once_and_limits_still_hold(settings):
+    schema = build_schema(settings.model_copy(update={"api_document_cache": 2}))
+    cache = next(e for e in schema.extensions if isinstance(e, BoundedDocument))._cache
+
+    def run(query: str, variables: dict | None = None):
+        return asyncio.run(schema.execute(query, variable_values=variables))
+
+    q = "query($x: Boolean!) { __typename @include(if: $x) }"
+    assert run(q, {"x": True}).data == {"__typename": "Query"}
+    assert run(q, {"x": False}).data == {}  # the cached document, other variables
+    assert list(cache) == [q]
+    deep = '{ product(asin: "B0TENT0001") ' + "{ coBought { nodes " * 8 + "{ asin }" + " } }" * 8 + " }"
+    bomb = "{ " + " ".join(f"a{n}: __typename" for n in range(50)) + " }"
+    for _ in range(2):  # a refused document stays refused when it comes from the cache
+        assert "depth" in run(deep).errors[0].message
+    assert "aliases" in run(bomb).errors[0].message and "aliases" in run(bomb).errors[0].message
+    assert list(cache) == [deep, bomb]  # bounded: the oldest went
+    long = "{ " + "__typename " * 3000 + "}"
+    assert "token" in run(long).errors[0].message.lower() and long not in cache
 
 
 def test_unexpected_errors_are_masked(client, driver, settings):

@@ -17,6 +17,7 @@ import sys
 import time
 
 import httpx
+import psutil
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
@@ -240,3 +241,29 @@ def test_short_load_has_no_errors_and_flat_memory(server):
     assert all(v["n"] > 0 for v in result["latency_ms"].values()), result
     assert end - start < 150, (start, end)
     print(json.dumps({**result, "rss_mb": {"start": start, "end": end}}))
+
+
+def test_several_worker_processes_serve_one_api(kb, tmp_path):
+    """`mind serve --workers 2`: two processes answer on one port and stop together."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        query = "query($t: String!) { searchIntentions(text: $t, k: 2) { intention { text } } }"
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for n in range(6):
+                body = client.post("/graphql",
+                                   json={"query": query, "variables": {"t": f"protect my phone {n}"}}).json()
+                assert not body.get("errors") and len(body["data"]["searchIntentions"]) == 2, body
+        workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                   if "spawn_main" in " ".join(c.cmdline())]
+        assert len(workers) == 2, log.read_text(errors="replace")
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0, log.read_text(errors="replace")
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers)
