@@ -21,12 +21,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import torch
+from neo4j_graphrag.embeddings import SentenceTransformerEmbeddings
+from neo4j_graphrag.retrievers import VectorRetriever
 
 from benchmarks.synthetic import build
-from embedding.models import embedding_dimensions, load_sentence_model
+from embedding.models import embedding_dimensions, load_sentence_model, resolve_model_path
 from graph import queries
 from graph.aio import AsyncGraph, make_async_driver
 from graph.driver import connect
+from graph.schema import INTENTION_VECTOR_INDEX
 from mindkb.settings import get_settings
 from retrieval.search import ACCEPTED
 
@@ -124,6 +128,23 @@ async def time_cypher(settings, vectors: list[list[float]], n: int) -> list[floa
     return out
 
 
+def time_graphrag(settings, n: int) -> list[float]:
+    """The peer a user would otherwise pick: neo4j-graphrag's VectorRetriever over the same index,
+    with the same MiniLM (sentence-transformers on torch, one thread like the API), unseen texts."""
+    torch.set_num_threads(max(1, settings.api_torch_threads))
+    embedder = SentenceTransformerEmbeddings(model=resolve_model_path(settings.embedding_model))
+    out = []
+    with connect(settings) as driver:
+        retriever = VectorRetriever(driver, INTENTION_VECTOR_INDEX, embedder, return_properties=["id", "text"],
+                                    neo4j_database=settings.neo4j_database)
+        for i in range(n + 3):
+            t0 = time.perf_counter()
+            retriever.search(query_text=f"{TEXTS[i % len(TEXTS)]} {i}", top_k=10)
+            if i >= 3:
+                out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--intentions", type=int, default=200_000)
@@ -155,11 +176,15 @@ def main() -> None:
     model = load_sentence_model(settings.embedding_model, settings.device)
     vectors = model.encode(TEXTS, normalize_embeddings=True).tolist()
     cypher_ms = asyncio.run(time_cypher(settings, vectors, args.requests))
+    graphrag_ms = time_graphrag(settings, args.requests)
     out = {
         "benchmark": "query", "graph": built, "build_seconds": build_s, "requests": args.requests,
         "searchIntentions_http_ms": {"p50": pct(search_ms, .5), "p99": pct(search_ms, .99)},
         "recommend_http_ms": {"p50": pct(recommend_ms, .5), "p99": pct(recommend_ms, .99)},
         "vector_query_cypher_ms": {"p50": pct(cypher_ms, .5), "p99": pct(cypher_ms, .99)},
+        "graphrag_vector_retriever_ms": {"p50": pct(graphrag_ms, .5), "p99": pct(graphrag_ms, .99)},
+        "search_vs_cypher": round(pct(search_ms, .5) / pct(cypher_ms, .5), 2),
+        "search_vs_graphrag": round(pct(search_ms, .5) / pct(graphrag_ms, .5), 2),
         "note": "HTTP figures include embedding the text (unseen) with MiniLM on CPU; the Cypher one is the "
                 "same filtered queryNodes statement with a precomputed vector",
     }
