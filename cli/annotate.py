@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, database
+from cli.common import JsonOption, check_plot, database, emit_report
 from evaluation.annotation import MAX_SAMPLE
 from evaluation.annotation import report as table1
 from evaluation.annotation.export import check_out
 from evaluation.annotation.export import export as run_export
 from evaluation.annotation.votes import import_votes, parse_file
-from mindkb.errors import BadInput
 from mindkb.output import emit
 from mindkb.quarantine import Quarantine, default_path
 from mindkb.relations import parse_relations
@@ -75,22 +73,10 @@ def report(
     as_json: bool = JsonOption,
 ) -> None:
     """Majority-vote rates, pairwise agreement and Fleiss' kappa per relation, beside the paper's."""
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise BadInput("--plot must name a .png file")
+    check_plot(plot)
     with database() as (settings, driver):
         result = table1.collect(driver, settings.neo4j_database)
-    if plot is not None:
-        try:
-            table1.plot(result, plot)
-        except OSError as exc:
-            raise BadInput(f"cannot write --plot {plot}: {exc.strerror or exc}") from None
-        result["plot"] = str(plot)
-    if not as_json:
-        sys.stdout.write(table1.table(result) + "\n")
-        if plot is not None:
-            sys.stdout.write(f"plot: {plot}\n")
-        return
-    emit(result, as_json)
+    emit_report(result, table1.table, table1.plot, plot, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, database
+from cli.common import JsonOption, check_plot, database, emit_report
 from evaluation import stats as kb_stats
 from evaluation.intentionqa import LlmOptions, evaluate
 from evaluation.sft import export
@@ -71,17 +70,10 @@ def stats(
     as_json: bool = JsonOption,
 ) -> None:
     """Counts per relation and status, filter preserve rates (the paper's Table 1 and Figure 5)."""
+    check_plot(plot)
     with database() as (settings, driver):
         result = kb_stats.collect(driver, settings.neo4j_database)
-    if plot is not None:
-        kb_stats.plot(result, plot)
-        result["plot"] = str(plot)
-    if not as_json:
-        sys.stdout.write(kb_stats.table(result) + "\n")
-        if plot is not None:
-            sys.stdout.write(f"plot: {plot}\n")
-        return
-    emit(result, as_json)
+    emit_report(result, kb_stats.table, kb_stats.plot, plot, as_json)
 
 
 @export_app.command("sft")
