@@ -4,6 +4,10 @@ Each loop claims a batch under a lease, runs the backend once for the whole batc
 batch's results in one transaction that also releases the leases. A run therefore does exactly
 the missing work, several runs can share a database, and a killed run loses only its current
 batch (its leases expire and another run takes the units).
+
+A stage says what its units ask the model (`jobs`: prompts and image paths) and what an answer
+becomes (`rows`, `store`); both engines call these: the loop below (`run`, in this process) and
+the Ray Data pipeline of `generation.ray_engine`, which generates in model actors.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from neo4j import Driver
 
 from generation.backends import Backend, Decoding, Request
-from generation.images import ImageError, load_image
+from generation.images import ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION
 from graph import generation as q
 from graph.driver import Patient
@@ -76,6 +80,30 @@ class StageResult:
         self.failed_reasons[reason] += n
 
 
+@dataclass
+class Job:
+    """What one claimed unit asks the model: prompts that share the unit's images.
+
+    `images` are paths: none (text only), one image, or two that are stacked (A above B).
+    `meta` holds, per prompt, what its result row needs besides the unit (the relation).
+    """
+
+    unit: dict
+    key: str  # the unit's key in a run's exclusions (asin, "A|B", intention id)
+    prompts: list[str]
+    images: tuple[str | None, ...] = ()
+    meta: list = field(default_factory=list)
+
+
+def job_images(paths: Sequence[str | None], load: Callable[[str | None], object]) -> list:
+    """The images the model sees for a job; `load` raises ImageError for a missing or bad file."""
+    if not paths:
+        return []
+    if len(paths) == 1:
+        return [load(paths[0])]
+    return [stack_vertical(load(paths[0]), load(paths[1]))]
+
+
 class Stage(ABC):
     """One stage bound to a database, a backend and options; subclasses say what a unit is."""
 
@@ -98,8 +126,29 @@ class Stage(ABC):
         """(candidates seen, units leased): nothing seen means the stage is done."""
 
     @abstractmethod
-    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
-        """Generate and commit the leased units; returns how many units of the limit they used."""
+    def jobs(self, units: list[dict]) -> list[Job]:
+        """The model requests of leased units: prompts and the paths of their images."""
+
+    @abstractmethod
+    def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
+        """Result rows from a job's answers (None: that request failed and is already counted)."""
+
+    @abstractmethod
+    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
+        """Write the rows under this run's leases and release every lease of `units`: one commit."""
+
+    def take(self, job: Job) -> Job:
+        """The part of a job that the run's --limit still allows (all of it, but for intentions)."""
+        return job
+
+    def used(self, units: list[dict], jobs: list[Job]) -> int:
+        """How many units of the limit a batch used."""
+        return len(units)
+
+    def unreadable(self, job: Job, result: StageResult, exclude: list) -> None:
+        """A job whose image cannot be read (and text-only was not asked for) is skipped."""
+        result.skip("image unreadable")
+        exclude.append(job.key)
 
     # shared helpers ---------------------------------------------------------------------------
     def provenance(self) -> dict:
@@ -114,8 +163,9 @@ class Stage(ABC):
             self._images[path] = load_image(path)
         return self._images[path]
 
-    def generate(self, requests: list[Request], keys: list, result: StageResult, exclude: list) -> list[str]:
-        """The model's answers, or none when the batch failed: then its units are counted as failed
+    def generate(self, requests: list[Request], keys: list, result: StageResult,
+                 exclude: list) -> list[str | None]:
+        """The model's answers; all None when the batch failed: then its units are counted as failed
         and kept out of this run (their leases are released by the commit)."""
         if not requests:
             return []
@@ -125,7 +175,34 @@ class Stage(ABC):
             log.warning("%s: a batch of %d failed: %s: %s", self.name, len(requests), type(exc).__name__, exc)
             result.fail(f"generation: {type(exc).__name__}", len(requests))
             exclude.extend(dict.fromkeys(keys))
-            return []
+            return [None] * len(requests)
+
+    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
+        """Generate the leased units here and commit them; returns how many units of the limit they used."""
+        requests, ready = [], []
+        for job in self.jobs(units):
+            try:
+                images = job_images(job.images, self.image)
+            except ImageError:
+                if not self.opt.text_only:
+                    self.unreadable(job, result, exclude)
+                    continue
+                images = []
+            job = self.take(job)
+            ready.append(job)
+            requests += [Request(prompt, images) for prompt in job.prompts]
+        answers = self.generate(requests, [job.key for job in ready], result, exclude)
+        self.finish(units, ready, answers, result, exclude)
+        return self.used(units, ready)
+
+    def finish(self, units: list[dict], jobs: list[Job], answers: Sequence[str | None], result: StageResult,
+               exclude: list) -> None:
+        """Rows from the answers (flat, in the jobs' order) and the commit that releases `units`."""
+        rows, at = [], 0
+        for job in jobs:
+            rows += self.rows(job, list(answers[at:at + len(job.prompts)]), result, exclude)
+            at += len(job.prompts)
+        self.store(units, rows, result)
 
     def commit(self, result: StageResult, write_fn: Callable, release_fn: Callable, key: str,
                units: list[dict], rows: list[dict]) -> None:
