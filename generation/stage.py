@@ -6,8 +6,9 @@ the missing work, several runs can share a database, and a killed run loses only
 batch (its leases expire and another run takes the units).
 
 A stage says what its units ask the model (`jobs`: prompts and image paths) and what an answer
-becomes (`rows`, `store`); both engines call these: the loop below (`run`, in this process) and
-the Ray Data pipeline of `generation.ray_engine`, which generates in model actors.
+becomes (`rows`, `store`). Both engines run the loop below: `run` over all the work in this
+process, and `generation.ray_engine`, whose actors each run `loop` over one partition of the keys
+(`spans`) with the same claims, leases and commits.
 """
 
 from __future__ import annotations
@@ -63,12 +64,14 @@ class StageResult:
     seconds: float = 0.0
     skipped_reasons: Counter = field(default_factory=Counter)
     failed_reasons: Counter = field(default_factory=Counter)
+    engine: dict = field(default_factory=dict)  # with --engine ray: the actor pool it ran on
 
     def summary(self) -> dict:
         return {
             "stage": self.stage, "done": self.done, "skipped": self.skipped, "failed": self.failed,
             "seconds": round(self.seconds, 3),
             "skipped_reasons": dict(self.skipped_reasons), "failed_reasons": dict(self.failed_reasons),
+            **self.engine,
         }
 
     def skip(self, reason: str, n: int = 1) -> None:
@@ -78,6 +81,23 @@ class StageResult:
     def fail(self, reason: str, n: int = 1) -> None:
         self.failed += n
         self.failed_reasons[reason] += n
+
+    def add(self, part: dict) -> None:
+        """Add the counts of another result's summary (a partition done elsewhere)."""
+        self.done += part["done"]
+        for reason, n in part["skipped_reasons"].items():
+            self.skip(reason, n)
+        for reason, n in part["failed_reasons"].items():
+            self.fail(reason, n)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A partition of a stage's keys: after < key <= upto (None: no end); `budget`: units allowed."""
+
+    after: str = ""
+    upto: str | None = None
+    budget: int | None = None
 
 
 @dataclass
@@ -114,6 +134,7 @@ class Stage(ABC):
         self.model = backend.model_id
         self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
         self.decoding = options.decoding[self.name]
+        self.budget = options.limit  # units the current loop may still start (intentions trim a pair to it)
         self._images: dict[str, object] = {}
 
     # what each stage defines ------------------------------------------------------------------
@@ -122,8 +143,12 @@ class Stage(ABC):
         """Units to do (for the progress bar); units that cannot be done are counted as skipped."""
 
     @abstractmethod
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
-        """(candidates seen, units leased): nothing seen means the stage is done."""
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
+        """(candidates seen, units leased) among the span's keys: nothing seen means it is done."""
+
+    @abstractmethod
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        """The work as partitions of about `size` units (all of it, or the first `limit` units)."""
 
     @abstractmethod
     def jobs(self, units: list[dict]) -> list[Job]:
@@ -227,36 +252,42 @@ class Stage(ABC):
 
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> StageResult:
+        """All of the stage's missing work (up to --limit units), here."""
         self.release_dead_leases()
         result = StageResult(self.name)
         started = time.perf_counter()
         total = self.count(result)
-        exclude: list = []
-        remaining = self.opt.limit
-        bar = progress(total=min(total, remaining) if remaining is not None else total,
-                       desc=self.name, unit="unit")
+        limit = self.opt.limit
+        bar = progress(total=min(total, limit) if limit is not None else total, desc=self.name, unit="unit")
         try:
-            idle = 0
-            while remaining is None or remaining > 0:
-                want = self.opt.batch_size if remaining is None else min(self.opt.batch_size, remaining)
-                seen, units = self.claim(exclude, want)
-                if not seen:
-                    break
-                if not units:  # another worker took them between our read and our lock
-                    idle += 1
-                    time.sleep(min(0.05 * idle, 1.0))
-                    continue
-                idle = 0
-                self._images.clear()
-                before = result.done
-                used = self.work(units, result, exclude)
-                bar.update(result.done - before)
-                if remaining is not None:
-                    remaining -= max(used, 1)
+            self.loop(result, Span(budget=limit), bar.update)
         finally:
             bar.close()
         result.seconds = time.perf_counter() - started
         return result
+
+    def loop(self, result: StageResult, span: Span, done: Callable[[int], object] = lambda n: None) -> None:
+        """Claim, generate and commit batch after batch until the span has no claimable work left
+        or its budget is used; `done(n)` hears of every n results committed."""
+        exclude: list = []
+        self.budget = remaining = span.budget
+        idle = 0
+        while remaining is None or remaining > 0:
+            want = self.opt.batch_size if remaining is None else min(self.opt.batch_size, remaining)
+            seen, units = self.claim(exclude, want, span)
+            if not seen:
+                break
+            if not units:  # another worker took them between our read and our lock
+                idle += 1
+                time.sleep(min(0.05 * idle, 1.0))
+                continue
+            idle = 0
+            self._images.clear()
+            before = result.done
+            used = self.work(units, result, exclude)
+            done(result.done - before)
+            if remaining is not None:
+                remaining -= max(used, 1)
 
 
 def _dead_local_owner(owner: str, host: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from generation.prompts import features_prompt, filter_prompt, intention_prompt
-from generation.stage import Job, Stage, StageResult
+from generation.stage import Job, Span, Stage, StageResult
 from graph import generation as q
 from mindkb.ids import intention_id
 from mindkb.normalize import normalize_features, normalize_intention, parse_verdict
@@ -24,6 +24,10 @@ def _pair_key(unit: dict) -> str:
     return f"{unit['asinA']}|{unit['asinB']}"
 
 
+def _spans(rows: list[dict]) -> list[Span]:
+    return [Span(r["after"], r["upto"], r["budget"]) for r in rows]
+
+
 class FeatureStage(Stage):
     name = "features"
 
@@ -34,9 +38,14 @@ class FeatureStage(Stage):
                 result.skip(reason, n)
         return self.db.read(q.count_feature_work, self.model, pv, self.opt.text_only, overwrite)
 
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
         return self.db.write(q.claim_feature_batch, self.opt.owner, self.model, self.opt.prompt_version,
-                             self.opt.text_only, exclude, want, self.opt.lease_ms, self.opt.overwrite_features)
+                             self.opt.text_only, exclude, want, self.opt.lease_ms, self.opt.overwrite_features,
+                             span.after, span.upto)
+
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        return _spans(self.db.read(q.feature_work_spans, self.model, self.opt.prompt_version, self.opt.text_only,
+                                   size, limit, self.opt.overwrite_features))
 
     def jobs(self, units: list[dict]) -> list[Job]:
         return [Job(u, u["asin"], [features_prompt(u["title"] or u["asin"], u.get("description"))],
@@ -64,7 +73,6 @@ class IntentionStage(Stage):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.budget = self.opt.limit  # units still allowed; a pair may hold more than one batch needs
         # A claim takes whole pairs (every missing relation of a pair shares its stacked image):
         # ask for about batch_size / relations pairs per batch.
         self.pairs_per_batch = max(1, self.opt.batch_size // max(1, len(self.opt.relations)))
@@ -75,10 +83,14 @@ class IntentionStage(Stage):
             result.skip(reason, n * len(rels))
         return self.db.read(q.count_intention_work, self.model, self.opt.prompt_version, rels, self.opt.text_only)
 
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
         return self.db.write(q.claim_pair_batch, self.opt.owner, self.model, self.opt.prompt_version,
                              self.opt.relations, self.opt.text_only, exclude,
-                             max(1, min(self.pairs_per_batch, want)), self.opt.lease_ms)
+                             max(1, min(self.pairs_per_batch, want)), self.opt.lease_ms, span.after, span.upto)
+
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        return _spans(self.db.read(q.pair_work_spans, self.model, self.opt.prompt_version, self.opt.relations,
+                                   self.opt.text_only, size, limit))
 
     def jobs(self, units: list[dict]) -> list[Job]:
         out = []
@@ -90,6 +102,7 @@ class IntentionStage(Stage):
         return out
 
     def take(self, job: Job) -> Job:
+        """A pair may hold more missing relations than the budget left: ask only for the first ones."""
         if self.budget is None:
             return job
         n = min(len(job.prompts), max(0, self.budget))
@@ -136,9 +149,12 @@ class FilterStage(Stage):
     def count(self, result: StageResult) -> int:
         return self.db.read(q.count_filter_work, self.opt.relations)
 
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
         return self.db.write(q.claim_filter_batch, self.opt.owner, self.opt.relations, exclude, want,
-                             self.opt.lease_ms)
+                             self.opt.lease_ms, span.after, span.upto)
+
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        return _spans(self.db.read(q.filter_work_spans, self.opt.relations, size, limit))
 
     def jobs(self, units: list[dict]) -> list[Job]:
         out = []
