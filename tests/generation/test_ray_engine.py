@@ -77,6 +77,9 @@ def test_driver_killed_mid_stage_then_rerun_leaves_one_result_per_unit(driver, s
     db = settings.neo4j_database
     reset_graph(driver, settings)
     seed_catalog(driver, db, tmp_path, n=6, pairs=[(0, 1), (2, 3), (4, 5), (1, 2)])
+    # Features first, here (the killed job finds none to do, so it starts no actors for them).
+    backend = TransformersBackend.load(str(tiny_dir), device="cpu", batch_size=4)
+    assert run_generate(driver, settings, _request(tiny_dir, "in-process", stages=["features"]), backend)[0].done == 6
     rels = "UsedFor,Can,Open,IsA,Cause,MadeOf"
     args = ("generate", "--engine", "ray", "--ray-address", ray_cluster, "--actors", "2", "--stage", "all",
             "--relations", rels, "--batch-size", "2", "--max-new-tokens", "4", "--json")
@@ -112,13 +115,13 @@ def test_prompt_pipeline_of_the_vllm_path_commits_each_claimed_batch(driver, set
     options = stage_options(settings, req)
     pool = raycluster.Pool(actors=1, gpus=0, cpus=1, partition=5)
     done = []
-    for name, decoding in decodings(settings, req).items():
+    for name, decoding in list(decodings(settings, req).items())[:2]:  # the filter's path is the features' one
         stage = STAGE_CLASSES[name](driver, db, RemoteModel(req.model), options)
         answer = partial(_answer_rows, model=req.model, decoding=decoding)
         done.append(run_prompt_stage(stage, pool, raycluster.worker_settings(settings), answer).summary())
-    assert [s["done"] for s in done] == [6, 5 * len(RELS), 5 * len(RELS)]
+    assert [s["done"] for s in done] == [6, 5 * len(RELS)]
     assert done[0]["skipped_reasons"] == {"image missing": 1, "image unreadable": 1}
-    assert _graph(driver, db) == {"featured": 6, "intentions": 15, "units": 15, "filtered": 15}
+    assert _graph(driver, db) == {"featured": 6, "intentions": 15, "units": 15, "filtered": 0}
 
 
 def _answer_rows(ds, model: str, decoding):
