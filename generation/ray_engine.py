@@ -226,8 +226,9 @@ def vllm_processor(model: str, decoding: Decoding, pool: raycluster.Pool, batch_
         model_source=model,
         batch_size=batch_size,
         concurrency=pool.actors,
+        # Prefix caching: a pair's 20 intention prompts share the image and both feature texts.
         engine_kwargs={"max_model_len": max_model_len, "limit_mm_per_prompt": {"image": 1},
-                       "tensor_parallel_size": max(1, int(pool.gpus))},
+                       "tensor_parallel_size": max(1, int(pool.gpus)), "enable_prefix_caching": True},
         prepare_multimodal_stage={"enabled": True},
     )
     return build_processor(config, preprocess=partial(_vllm_request, decoding=decoding, text_only=text_only),
