@@ -303,6 +303,8 @@ def run_generate_on_ray(driver, settings: Settings, req: GenerateRequest) -> lis
     """`run_generate` with each stage as a Ray Data pipeline."""
     if req.backend == "vllm":
         require_vllm()
+    if req.backend == "openai":
+        make_backend(settings, req).close()  # a missing --base-url is said here, not by every actor
     session = raycluster.join(settings.ray_address)
     try:
         pool = raycluster.pool(settings, req.batch_size, session)

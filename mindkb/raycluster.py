@@ -125,5 +125,14 @@ def results(dataset: Dataset) -> Iterator[dict]:
     except MindError:
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise MindError(f"the Ray pipeline failed: {type(exc).__name__}: {first}") from exc
+        raise MindError(f"the Ray pipeline failed: {type(exc).__name__}: {_cause(exc)}") from exc
+
+
+def _cause(exc: BaseException) -> str:
+    """The first line of a Ray error and, for one that carries a remote traceback, its last line:
+    the exception the actor or task raised."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0].split(", \x1b[")[0].split(", ray::")[0]  # drop the actor's coloured repr
+    return first if len(lines) == 1 or lines[-1] == lines[0] else f"{first} ... {lines[-1]}"
