@@ -3,7 +3,8 @@ driver's re-run leaves exactly one result per unit."""
 
 from __future__ import annotations
 
-import os
+import json
+import time
 from functools import partial
 
 import pytest
@@ -74,13 +75,15 @@ def test_ray_engine_ends_with_the_counts_of_the_in_process_engine(driver, settin
 
 def test_driver_killed_mid_stage_then_rerun_leaves_one_result_per_unit(driver, settings, ray_cluster, tiny_dir,
                                                                         tmp_path):
+    """The re-run is a Ray job and a plain `mind generate` worker at once: they share the database."""
     db = settings.neo4j_database
     reset_graph(driver, settings)
     seed_catalog(driver, db, tmp_path, n=6, pairs=[(0, 1), (2, 3), (4, 5), (1, 2)])
     # Features first, here (the killed job finds none to do, so it starts no actors for them).
     backend = TransformersBackend.load(str(tiny_dir), device="cpu", batch_size=4)
     assert run_generate(driver, settings, _request(tiny_dir, "in-process", stages=["features"]), backend)[0].done == 6
-    rels = "UsedFor,Can,Open,IsA,Cause,MadeOf"
+    rels = "UsedFor,Can,Open,IsA,Cause,MadeOf,PartOf,Effect,CapableOf,PropertyOf"
+    units = 4 * 10
     args = ("generate", "--engine", "ray", "--ray-address", ray_cluster, "--actors", "2", "--stage", "all",
             "--relations", rels, "--batch-size", "2", "--max-new-tokens", "4", "--json")
     # A long lease: the re-run must free the killed driver's leases itself (its pid is gone), not wait.
@@ -89,19 +92,32 @@ def test_driver_killed_mid_stage_then_rerun_leaves_one_result_per_unit(driver, s
     proc = start_mind(*args, env=env, log=tmp_path / "killed.log")
     count = lambda: rows(driver, db, "MATCH (i:Intention) RETURN count(i) AS n")[0]["n"]  # noqa: E731
     assert kill_when(proc, lambda: count() >= 2, timeout=240), "the driver finished before it could be killed"
-    assert 2 <= count() < 4 * 6
+    before = count()
+    assert 2 <= before < units
     rerun = start_mind(*args, env=env, log=tmp_path / "rerun.log")
-    finish(rerun, tmp_path / "rerun.log", timeout=300)
+    deadline = time.monotonic() + 120  # the plain worker joins once the Ray job is committing
+    while count() < before + 2 and rerun.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    plain = start_mind(*args[:1], *args[7:], env=env, log=tmp_path / "plain.log")  # the in-process engine
+    done = [_done(finish(p, tmp_path / log, timeout=300)) for p, log in ((rerun, "rerun.log"), (plain, "plain.log"))]
+    # No unit done twice: the two runs' results add up to exactly the work that was left.
+    assert sum(d["intentions"] for d in done) == units - before
+    assert sum(d["filter"] for d in done) == units
     stats = rows(driver, db, "MATCH (i:Intention) RETURN count(i) AS n, count(DISTINCT [i.asinA, i.asinB, "
                  "i.relation]) AS units, count(DISTINCT i.id) AS ids, "
                  "sum(CASE WHEN i.status = 'GENERATED' THEN 1 ELSE 0 END) AS open")[0]
-    assert stats == {"n": 4 * 6, "units": 4 * 6, "ids": 4 * 6, "open": 0}
+    assert stats == {"n": units, "units": units, "ids": units, "open": 0}
     featured = rows(driver, db, "MATCH (p:Product) RETURN count(p.features) AS n")[0]["n"]
     assert featured == 6
     left = rows(driver, db, "MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseOwner IS NOT NULL RETURN count(c) AS n "
                 "UNION ALL MATCH (i:Intention) WHERE i.filterLeaseOwner IS NOT NULL RETURN count(i) AS n")
     assert [r["n"] for r in left] == [0, 0]
-    assert os.path.exists(tmp_path / "killed.log")
+
+
+def _done(log: str) -> dict:
+    """Units done per stage, from the --json summary on the last line of a `mind generate` log."""
+    summary = json.loads([line for line in log.splitlines() if line.startswith("{")][-1])
+    return {s["stage"]: s["done"] for s in summary["stages"]}
 
 
 def test_prompt_pipeline_of_the_vllm_path_commits_each_claimed_batch(driver, settings, ray_cluster, tiny_dir,
