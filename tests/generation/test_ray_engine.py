@@ -4,9 +4,11 @@ driver's re-run leaves exactly one result per unit."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from functools import partial
 
+import psutil
 import pytest
 from ray.data import ActorPoolStrategy
 
@@ -143,3 +145,37 @@ def test_prompt_pipeline_of_the_vllm_path_commits_each_claimed_batch(driver, set
 def _answer_rows(ds, model: str, decoding):
     return ds.map_batches(AnswerRows, fn_constructor_kwargs={"model": model, "decoding": decoding},
                           compute=ActorPoolStrategy(size=1), num_cpus=1, batch_size=4, batch_format="numpy")
+
+
+def test_actor_killed_mid_stage_loses_no_unit(driver, settings, ray_cluster, tiny_dir, tmp_path):
+    """SIGKILL one model actor while it works: Ray starts another and retries its partition, which takes
+    back its own leases; the job ends with exactly one result per unit."""
+    db = settings.neo4j_database
+    reset_graph(driver, settings)
+    seed_catalog(driver, db, tmp_path, n=6, pairs=[(0, 1), (2, 3), (4, 5), (1, 2)])
+    backend = TransformersBackend.load(str(tiny_dir), device="cpu", batch_size=4)
+    run_generate(driver, settings, _request(tiny_dir, "in-process", stages=["features"]), backend)
+    units = 4 * 10
+    proc = start_mind("generate", "--engine", "ray", "--ray-address", ray_cluster, "--actors", "2", "--stage",
+                      "intentions", "--relations", "UsedFor,Can,Open,IsA,Cause,MadeOf,PartOf,Effect,CapableOf,PropertyOf",
+                      "--batch-size", "2", "--max-new-tokens", "4", "--json",
+                      env={"MIND_MODEL": str(tiny_dir), "MIND_DEVICE": "cpu", "MIND_RAY_PARTITION_SIZE": "4"},
+                      log=tmp_path / "run.log")
+    count = lambda: rows(driver, db, "MATCH (i:Intention) RETURN count(i) AS n")[0]["n"]  # noqa: E731
+    deadline = time.monotonic() + 240
+    while count() < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    actors = [p for p in psutil.process_iter(["cmdline"])
+              if (p.info["cmdline"] or [""])[0].startswith("ray::MapWorker(MapBatches(StageActor))")]
+    assert actors and proc.poll() is None, "no model actor to kill: the job finished first"
+    actors[0].send_signal(signal.SIGKILL)
+    done = _done_stage(finish(proc, tmp_path / "run.log", timeout=300))
+    assert count() < units or done < units  # the kill happened while work was left
+    stats = rows(driver, db, "MATCH (i:Intention) RETURN count(i) AS n, count(DISTINCT i.id) AS ids")[0]
+    assert stats == {"n": units, "ids": units}
+    left = rows(driver, db, "MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseOwner IS NOT NULL RETURN count(c) AS n")
+    assert left[0]["n"] == 0
+
+
+def _done_stage(log: str) -> int:
+    return json.loads([line for line in log.splitlines() if line.startswith("{")][-1])["done"]
