@@ -14,9 +14,38 @@ from embedding.models import embedding_dimensions
 from graph.database import open_database
 from mindkb.errors import BadInput
 from mindkb.output import emit
-from mindkb.settings import Settings, get_settings
+from mindkb.settings import ENGINES, Settings, get_settings
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON summary object as the last line of stdout.")
+
+# --engine ray: the work as a Ray Data pipeline over a pool of model actors (docs/scale-out.md).
+EngineOption = typer.Option(None, "--engine", help="in-process (default; MIND_ENGINE) | ray: a Ray Data pipeline.")
+RayAddressOption = typer.Option(None, "--ray-address",
+                                help="Ray to join, e.g. auto or ray://head:10001 (MIND_RAY_ADDRESS; default: "
+                                     "RAY_ADDRESS, else a local Ray for this run).")
+ActorsOption = typer.Option(None, "--actors", help="Model actors with --engine ray (MIND_RAY_ACTORS; default: "
+                                                   "one per GPU, 1 without GPUs).")
+GpusPerActorOption = typer.Option(None, "--gpus-per-actor",
+                                  help="GPUs per actor with --engine ray (MIND_RAY_GPUS_PER_ACTOR; default: 1 when "
+                                       "the cluster has GPUs, else 0).")
+
+
+def engine_settings(settings: Settings, engine: str | None, ray_address: str | None, actors: int | None,
+                    gpus_per_actor: float | None) -> tuple[str, Settings]:
+    """The chosen engine, and the settings with the Ray flags applied."""
+    chosen = engine or settings.engine
+    if chosen not in ENGINES:
+        raise BadInput(f"--engine must be {' or '.join(ENGINES)}")
+    if actors is not None and not 1 <= actors <= 4096:
+        raise BadInput("--actors must be between 1 and 4096")
+    if gpus_per_actor is not None and not 0 <= gpus_per_actor <= 64:
+        raise BadInput("--gpus-per-actor must be between 0 and 64")
+    flags = {"--ray-address": ("ray_address", ray_address), "--actors": ("ray_actors", actors),
+             "--gpus-per-actor": ("ray_gpus_per_actor", gpus_per_actor)}
+    given = {flag: pair for flag, pair in flags.items() if pair[1] is not None}
+    if given and chosen != "ray":
+        raise BadInput(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --engine ray")
+    return chosen, settings.model_copy(update=dict(given.values()))
 
 
 @contextmanager

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
-from cli.common import JsonOption, database
+from cli.common import (
+    ActorsOption,
+    EngineOption,
+    GpusPerActorOption,
+    JsonOption,
+    RayAddressOption,
+    database,
+    engine_settings,
+)
 from embedding.embed import embed_all
 from embedding.encoder import TextEncoder
 from mindkb.output import emit
@@ -15,16 +25,26 @@ def embed(
     batch_size: int = typer.Option(None, "--batch-size", min=1, max=8192,
                                    help="Texts per encode call and per write (default MIND_EMBED_BATCH_SIZE)."),
     model: str = typer.Option(None, "--model", help="sentence-transformers id or folder (default MIND_EMBEDDING_MODEL)."),
+    engine: Optional[str] = EngineOption,
+    ray_address: Optional[str] = RayAddressOption,
+    actors: Optional[int] = ActorsOption,
+    gpus_per_actor: Optional[float] = GpusPerActorOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Embed every Intention and Product that lacks an embedding for the model (incremental)."""
-    settings = get_settings()
+    chosen_engine, settings = engine_settings(get_settings(), engine, ray_address, actors, gpus_per_actor)
     if model:
         settings = settings.model_copy(update={"embedding_model": model})
     with database(settings) as (settings, driver):
-        encoder = TextEncoder.load(settings.embedding_model, settings.device,
-                                   batch_size or settings.embed_batch_size)
-        summary = embed_all(driver, settings.neo4j_database, encoder)
+        if chosen_engine == "ray":
+            # Imported here: Ray takes 1-2 s to import and the in-process engine never needs it.
+            from embedding.ray_embed import embed_all_on_ray
+
+            summary = embed_all_on_ray(driver, settings, batch_size or settings.embed_batch_size)
+        else:
+            encoder = TextEncoder.load(settings.embedding_model, settings.device,
+                                       batch_size or settings.embed_batch_size)
+            summary = embed_all(driver, settings.neo4j_database, encoder)
     emit(summary, as_json)
 
 

@@ -7,7 +7,15 @@ from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, database
+from cli.common import (
+    ActorsOption,
+    EngineOption,
+    GpusPerActorOption,
+    JsonOption,
+    RayAddressOption,
+    database,
+    engine_settings,
+)
 from generation.runner import GenerateRequest, run_generate
 from generation.tiny import write_tiny_model
 from mindkb.errors import BadInput
@@ -38,7 +46,7 @@ def generate(
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim."),
     model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="transformers | openai"),
+    backend: Optional[str] = typer.Option(None, "--backend", help="transformers | openai | vllm (--engine ray)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1"),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Requests in flight (openai backend)."),
@@ -52,6 +60,10 @@ def generate(
     overwrite_features: bool = typer.Option(False, "--overwrite-features",
                                             help="Regenerate features that were imported (kept by default)."),
     lease_seconds: Optional[float] = typer.Option(None, "--lease-seconds", help="How long a claimed unit stays reserved."),
+    engine: Optional[str] = EngineOption,
+    ray_address: Optional[str] = RayAddressOption,
+    actors: Optional[int] = ActorsOption,
+    gpus_per_actor: Optional[float] = GpusPerActorOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Run the three LLaVA stages (features, intentions, filter); only missing work is done."""
@@ -71,10 +83,12 @@ def generate(
         raise BadInput("--quantize must be 4bit or 8bit")
     if lease_seconds is not None and not 0 < lease_seconds <= 7 * 24 * 3600:
         raise BadInput("--lease-seconds must be positive and at most a week")
-    settings = get_settings()
+    chosen_engine, settings = engine_settings(get_settings(), engine, ray_address, actors, gpus_per_actor)
     chosen_backend = backend or settings.generation_backend
-    if chosen_backend not in ("transformers", "openai"):
-        raise BadInput("--backend must be transformers or openai")
+    if chosen_backend not in ("transformers", "openai", "vllm"):
+        raise BadInput("--backend must be transformers, openai or vllm")
+    if chosen_backend == "vllm" and chosen_engine != "ray":
+        raise BadInput("--backend vllm runs in Ray actors: add --engine ray")
     request = GenerateRequest(
         stages=["features", "intentions", "filter"] if stage == "all" else [stage],
         relations=parse_relations(relations),
@@ -94,6 +108,7 @@ def generate(
         text_only=allow_text_only,
         lease_seconds=lease_seconds or settings.generation_lease_seconds,
         overwrite_features=overwrite_features,
+        engine=chosen_engine,
     )
     with database(settings) as (settings, driver):
         results = run_generate(driver, settings, request)

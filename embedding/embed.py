@@ -3,7 +3,8 @@
 Pipeline per node kind: page through what still needs a vector (cursor on the unique key), encode
 a batch, and write it with one UNWIND transaction on a background thread while the next batch is
 encoded, so the database round trip hides behind the model. Each written batch is committed, so a
-killed run keeps its work and a re-run does only what is missing.
+killed run keeps its work and a re-run does only what is missing. `--engine ray` runs the same
+pages over key ranges in a pool of Ray actors (`embedding.ray_embed`).
 """
 
 from __future__ import annotations
@@ -39,18 +40,21 @@ class Kind:
     page: Callable
     store: Callable
     text: Callable[[dict], str]
+    spans: Callable
 
 
 KINDS = (
     Kind("intentions", q.count_intentions_to_embed, q.intentions_to_embed, q.set_intention_embeddings,
-         intention_text),
-    Kind("products", q.count_products_to_embed, q.products_to_embed, q.set_product_embeddings, product_text),
+         intention_text, q.intention_embed_spans),
+    Kind("products", q.count_products_to_embed, q.products_to_embed, q.set_product_embeddings, product_text,
+         q.product_embed_spans),
 )
+BY_NAME = {kind.name: kind for kind in KINDS}
 
 
-def _pages(driver: Driver, database: str, kind: Kind, model_name: str, size: int) -> Iterator[list[dict]]:
-    after = ""
-    while rows := read(driver, database, kind.page, model_name, after, size):
+def _pages(driver: Driver, database: str, kind: Kind, model_name: str, size: int, after: str = "",
+           upto: str | None = None) -> Iterator[list[dict]]:
+    while rows := read(driver, database, kind.page, model_name, after, size, upto):
         yield rows
         after = rows[-1]["key"]
 
@@ -60,28 +64,35 @@ def _pages(driver: Driver, database: str, kind: Kind, model_name: str, size: int
 PAGE_BATCHES = 8
 
 
+def embed_range(driver: Driver, database: str, encoder: TextEncoder, kind: Kind, pool: ThreadPoolExecutor,
+                after: str = "", upto: str | None = None, done: Callable[[int], object] = lambda n: None) -> int:
+    """Embed the nodes of one kind (keys in after..upto) that need a vector; returns how many.
+    Pages are encoded while the previous page is written on `pool`'s thread."""
+    model_name, n = encoder.name, 0
+    pending: Future | None = None
+    for rows in _pages(driver, database, kind, model_name, encoder.batch_size * PAGE_BATCHES, after, upto):
+        vectors = encoder.encode([kind.text(r) for r in rows])
+        batch = [{"key": r["key"], "embedding": v.tolist()} for r, v in zip(rows, vectors)]
+        if pending is not None:
+            pending.result()  # at most one write in flight; surfaces its error here
+        pending = pool.submit(write, driver, database, kind.store, batch, model_name)
+        n += len(batch)
+        done(len(batch))
+    if pending is not None:
+        pending.result()
+    return n
+
+
 def embed_all(driver: Driver, database: str, encoder: TextEncoder) -> dict:
     """Embed everything missing a vector for the encoder's model; returns the command's summary."""
-    model_name, batch_size = encoder.name, encoder.batch_size
+    model_name = encoder.name
     started = time.perf_counter()
     counts: dict[str, int] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-write") as pool:
         for kind in KINDS:
             total = read(driver, database, kind.count, model_name)
-            done = 0
-            pending: Future | None = None
             with progress(total=total, desc=f"embed {kind.name}", unit=kind.name[:-1]) as bar:
-                for rows in _pages(driver, database, kind, model_name, batch_size * PAGE_BATCHES):
-                    vectors = encoder.encode([kind.text(r) for r in rows])
-                    batch = [{"key": r["key"], "embedding": v.tolist()} for r, v in zip(rows, vectors)]
-                    if pending is not None:
-                        pending.result()  # at most one write in flight; surfaces its error here
-                    pending = pool.submit(write, driver, database, kind.store, batch, model_name)
-                    done += len(batch)
-                    bar.update(len(batch))
-                if pending is not None:
-                    pending.result()
-            counts[kind.name] = done
+                counts[kind.name] = embed_range(driver, database, encoder, kind, pool, done=bar.update)
     return {
         "embedded": sum(counts.values()),
         "intentions": counts["intentions"],

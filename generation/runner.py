@@ -9,6 +9,7 @@ from neo4j import Driver
 from generation.backends import Backend, Decoding, OpenAIBackend, TransformersBackend
 from generation.stage import StageOptions, StageResult
 from generation.stages import run_stage
+from mindkb.errors import BadOption
 from mindkb.settings import Settings
 
 
@@ -32,6 +33,7 @@ class GenerateRequest:
     text_only: bool = False
     lease_seconds: float = 900.0
     overwrite_features: bool = False
+    engine: str = "in-process"  # or "ray": the stages as Ray Data pipelines (generation/ray_engine.py)
 
 
 def decodings(settings: Settings, req: GenerateRequest) -> dict[str, Decoding]:
@@ -43,6 +45,8 @@ def decodings(settings: Settings, req: GenerateRequest) -> dict[str, Decoding]:
 
 
 def make_backend(settings: Settings, req: GenerateRequest) -> Backend:
+    if req.backend == "vllm":
+        raise BadOption("{backend} vllm runs only in Ray actors: add {engine} ray")
     if req.backend == "openai":
         return OpenAIBackend(req.base_url or "", req.model, api_key=req.api_key, concurrency=req.concurrency,
                              timeout=settings.generation_timeout)
@@ -50,12 +54,21 @@ def make_backend(settings: Settings, req: GenerateRequest) -> Backend:
                                     batch_size=req.batch_size)
 
 
+def stage_options(settings: Settings, req: GenerateRequest) -> StageOptions:
+    return StageOptions(relations=req.relations, limit=req.limit, batch_size=req.batch_size,
+                        text_only=req.text_only, lease_seconds=req.lease_seconds,
+                        decoding=decodings(settings, req), db_wait_seconds=settings.db_wait_seconds,
+                        db_uri=settings.neo4j_uri or "", overwrite_features=req.overwrite_features)
+
+
 def run_generate(driver: Driver, settings: Settings, req: GenerateRequest,
                  backend: Backend | None = None) -> list[StageResult]:
-    options = StageOptions(relations=req.relations, limit=req.limit, batch_size=req.batch_size,
-                           text_only=req.text_only, lease_seconds=req.lease_seconds,
-                           decoding=decodings(settings, req), db_wait_seconds=settings.db_wait_seconds,
-                           db_uri=settings.neo4j_uri or "", overwrite_features=req.overwrite_features)
+    if req.engine == "ray":
+        # Imported here: Ray takes 1-2 s to import and the in-process engine never needs it.
+        from generation.ray_engine import run_generate_on_ray
+
+        return run_generate_on_ray(driver, settings, req)
+    options = stage_options(settings, req)
     own = backend is None
     backend = backend or make_backend(settings, req)
     try:

@@ -4,6 +4,11 @@ Each loop claims a batch under a lease, runs the backend once for the whole batc
 batch's results in one transaction that also releases the leases. A run therefore does exactly
 the missing work, several runs can share a database, and a killed run loses only its current
 batch (its leases expire and another run takes the units).
+
+A stage says what its units ask the model (`jobs`: prompts and image paths) and what an answer
+becomes (`rows`, `store`). Both engines run the loop below: `run` over all the work in this
+process, and `generation.ray_engine`, whose actors each run `loop` over one partition of the keys
+(`spans`) with the same claims, leases and commits.
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from neo4j import Driver
 
 from generation.backends import Backend, Decoding, Request
-from generation.images import ImageError, load_image
+from generation.images import ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION
 from graph import generation as q
 from graph.driver import Patient
@@ -59,12 +64,14 @@ class StageResult:
     seconds: float = 0.0
     skipped_reasons: Counter = field(default_factory=Counter)
     failed_reasons: Counter = field(default_factory=Counter)
+    engine: dict = field(default_factory=dict)  # with --engine ray: the actor pool it ran on
 
     def summary(self) -> dict:
         return {
             "stage": self.stage, "done": self.done, "skipped": self.skipped, "failed": self.failed,
             "seconds": round(self.seconds, 3),
             "skipped_reasons": dict(self.skipped_reasons), "failed_reasons": dict(self.failed_reasons),
+            **self.engine,
         }
 
     def skip(self, reason: str, n: int = 1) -> None:
@@ -74,6 +81,47 @@ class StageResult:
     def fail(self, reason: str, n: int = 1) -> None:
         self.failed += n
         self.failed_reasons[reason] += n
+
+    def add(self, part: dict) -> None:
+        """Add the counts of another result's summary (a partition done elsewhere)."""
+        self.done += part["done"]
+        for reason, n in part["skipped_reasons"].items():
+            self.skip(reason, n)
+        for reason, n in part["failed_reasons"].items():
+            self.fail(reason, n)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A partition of a stage's keys: after < key <= upto (None: no end); `budget`: units allowed."""
+
+    after: str = ""
+    upto: str | None = None
+    budget: int | None = None
+
+
+@dataclass
+class Job:
+    """What one claimed unit asks the model: prompts that share the unit's images.
+
+    `images` are paths: none (text only), one image, or two that are stacked (A above B).
+    `meta` holds, per prompt, what its result row needs besides the unit (the relation).
+    """
+
+    unit: dict
+    key: str  # the unit's key in a run's exclusions (asin, "A|B", intention id)
+    prompts: list[str]
+    images: tuple[str | None, ...] = ()
+    meta: list = field(default_factory=list)
+
+
+def job_images(paths: Sequence[str | None], load: Callable[[str | None], object]) -> list:
+    """The images the model sees for a job; `load` raises ImageError for a missing or bad file."""
+    if not paths:
+        return []
+    if len(paths) == 1:
+        return [load(paths[0])]
+    return [stack_vertical(load(paths[0]), load(paths[1]))]
 
 
 class Stage(ABC):
@@ -86,6 +134,7 @@ class Stage(ABC):
         self.model = backend.model_id
         self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
         self.decoding = options.decoding[self.name]
+        self.budget = options.limit  # units the current loop may still start (intentions trim a pair to it)
         self._images: dict[str, object] = {}
 
     # what each stage defines ------------------------------------------------------------------
@@ -94,12 +143,37 @@ class Stage(ABC):
         """Units to do (for the progress bar); units that cannot be done are counted as skipped."""
 
     @abstractmethod
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
-        """(candidates seen, units leased): nothing seen means the stage is done."""
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
+        """(candidates seen, units leased) among the span's keys: nothing seen means it is done."""
 
     @abstractmethod
-    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
-        """Generate and commit the leased units; returns how many units of the limit they used."""
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        """The work as partitions of about `size` units (all of it, or the first `limit` units)."""
+
+    @abstractmethod
+    def jobs(self, units: list[dict]) -> list[Job]:
+        """The model requests of leased units: prompts and the paths of their images."""
+
+    @abstractmethod
+    def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
+        """Result rows from a job's answers (None: that request failed and is already counted)."""
+
+    @abstractmethod
+    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
+        """Write the rows under this run's leases and release every lease of `units`: one commit."""
+
+    def take(self, job: Job) -> Job:
+        """The part of a job that the run's --limit still allows (all of it, but for intentions)."""
+        return job
+
+    def used(self, units: list[dict], jobs: list[Job]) -> int:
+        """How many units of the limit a batch used."""
+        return len(units)
+
+    def unreadable(self, job: Job, result: StageResult, exclude: list) -> None:
+        """A job whose image cannot be read (and text-only was not asked for) is skipped."""
+        result.skip("image unreadable")
+        exclude.append(job.key)
 
     # shared helpers ---------------------------------------------------------------------------
     def provenance(self) -> dict:
@@ -114,8 +188,9 @@ class Stage(ABC):
             self._images[path] = load_image(path)
         return self._images[path]
 
-    def generate(self, requests: list[Request], keys: list, result: StageResult, exclude: list) -> list[str]:
-        """The model's answers, or none when the batch failed: then its units are counted as failed
+    def generate(self, requests: list[Request], keys: list, result: StageResult,
+                 exclude: list) -> list[str | None]:
+        """The model's answers; all None when the batch failed: then its units are counted as failed
         and kept out of this run (their leases are released by the commit)."""
         if not requests:
             return []
@@ -125,7 +200,34 @@ class Stage(ABC):
             log.warning("%s: a batch of %d failed: %s: %s", self.name, len(requests), type(exc).__name__, exc)
             result.fail(f"generation: {type(exc).__name__}", len(requests))
             exclude.extend(dict.fromkeys(keys))
-            return []
+            return [None] * len(requests)
+
+    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
+        """Generate the leased units here and commit them; returns how many units of the limit they used."""
+        requests, ready = [], []
+        for job in self.jobs(units):
+            try:
+                images = job_images(job.images, self.image)
+            except ImageError:
+                if not self.opt.text_only:
+                    self.unreadable(job, result, exclude)
+                    continue
+                images = []
+            job = self.take(job)
+            ready.append(job)
+            requests += [Request(prompt, images) for prompt in job.prompts]
+        answers = self.generate(requests, [job.key for job in ready], result, exclude)
+        self.finish(units, ready, answers, result, exclude)
+        return self.used(units, ready)
+
+    def finish(self, units: list[dict], jobs: list[Job], answers: Sequence[str | None], result: StageResult,
+               exclude: list) -> None:
+        """Rows from the answers (flat, in the jobs' order) and the commit that releases `units`."""
+        rows, at = [], 0
+        for job in jobs:
+            rows += self.rows(job, list(answers[at:at + len(job.prompts)]), result, exclude)
+            at += len(job.prompts)
+        self.store(units, rows, result)
 
     def commit(self, result: StageResult, write_fn: Callable, release_fn: Callable, key: str,
                units: list[dict], rows: list[dict]) -> None:
@@ -150,36 +252,42 @@ class Stage(ABC):
 
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> StageResult:
+        """All of the stage's missing work (up to --limit units), here."""
         self.release_dead_leases()
         result = StageResult(self.name)
         started = time.perf_counter()
         total = self.count(result)
-        exclude: list = []
-        remaining = self.opt.limit
-        bar = progress(total=min(total, remaining) if remaining is not None else total,
-                       desc=self.name, unit="unit")
+        limit = self.opt.limit
+        bar = progress(total=min(total, limit) if limit is not None else total, desc=self.name, unit="unit")
         try:
-            idle = 0
-            while remaining is None or remaining > 0:
-                want = self.opt.batch_size if remaining is None else min(self.opt.batch_size, remaining)
-                seen, units = self.claim(exclude, want)
-                if not seen:
-                    break
-                if not units:  # another worker took them between our read and our lock
-                    idle += 1
-                    time.sleep(min(0.05 * idle, 1.0))
-                    continue
-                idle = 0
-                self._images.clear()
-                before = result.done
-                used = self.work(units, result, exclude)
-                bar.update(result.done - before)
-                if remaining is not None:
-                    remaining -= max(used, 1)
+            self.loop(result, Span(budget=limit), bar.update)
         finally:
             bar.close()
         result.seconds = time.perf_counter() - started
         return result
+
+    def loop(self, result: StageResult, span: Span, done: Callable[[int], object] = lambda n: None) -> None:
+        """Claim, generate and commit batch after batch until the span has no claimable work left
+        or its budget is used; `done(n)` hears of every n results committed."""
+        exclude: list = []
+        self.budget = remaining = span.budget
+        idle = 0
+        while remaining is None or remaining > 0:
+            want = self.opt.batch_size if remaining is None else min(self.opt.batch_size, remaining)
+            seen, units = self.claim(exclude, want, span)
+            if not seen:
+                break
+            if not units:  # another worker took them between our read and our lock
+                idle += 1
+                time.sleep(min(0.05 * idle, 1.0))
+                continue
+            idle = 0
+            self._images.clear()
+            before = result.done
+            used = self.work(units, result, exclude)
+            done(result.done - before)
+            if remaining is not None:
+                remaining -= max(used, 1)
 
 
 def _dead_local_owner(owner: str, host: str) -> bool:

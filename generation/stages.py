@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
-from generation.backends import Request
-from generation.images import ImageError, stack_vertical
+from dataclasses import replace
+
 from generation.prompts import features_prompt, filter_prompt, intention_prompt
-from generation.stage import Stage, StageResult
+from generation.stage import Job, Span, Stage, StageResult
 from graph import generation as q
 from mindkb.ids import intention_id
 from mindkb.normalize import normalize_features, normalize_intention, parse_verdict
@@ -24,6 +24,10 @@ def _pair_key(unit: dict) -> str:
     return f"{unit['asinA']}|{unit['asinB']}"
 
 
+def _spans(rows: list[dict]) -> list[Span]:
+    return [Span(r["after"], r["upto"], r["budget"]) for r in rows]
+
+
 class FeatureStage(Stage):
     name = "features"
 
@@ -34,35 +38,34 @@ class FeatureStage(Stage):
                 result.skip(reason, n)
         return self.db.read(q.count_feature_work, self.model, pv, self.opt.text_only, overwrite)
 
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
         return self.db.write(q.claim_feature_batch, self.opt.owner, self.model, self.opt.prompt_version,
-                             self.opt.text_only, exclude, want, self.opt.lease_ms, self.opt.overwrite_features)
+                             self.opt.text_only, exclude, want, self.opt.lease_ms, self.opt.overwrite_features,
+                             span.after, span.upto)
 
-    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
-        requests, ready = [], []
-        for u in units:
-            images = []
-            if u["imagePath"]:
-                try:
-                    images = [self.image(u["imagePath"])]
-                except ImageError:
-                    if not self.opt.text_only:
-                        result.skip("image unreadable")
-                        exclude.append(u["asin"])
-                        continue
-            requests.append(Request(features_prompt(u["title"] or u["asin"], u.get("description")), images))
-            ready.append(u)
-        rows = []
-        answers = self.generate(requests, [u["asin"] for u in ready], result, exclude)
-        for u, raw in zip(ready, answers):
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        return _spans(self.db.read(q.feature_work_spans, self.model, self.opt.prompt_version, self.opt.text_only,
+                                   size, limit, self.opt.overwrite_features))
+
+    def jobs(self, units: list[dict]) -> list[Job]:
+        return [Job(u, u["asin"], [features_prompt(u["title"] or u["asin"], u.get("description"))],
+                    (u["imagePath"],) if u["imagePath"] else ()) for u in units]
+
+    def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
+        out = []
+        for raw in answers:
+            if raw is None:
+                continue
             text = normalize_features(raw)
             if text:
-                rows.append({"asin": u["asin"], "features": text, "raw": raw})
+                out.append({"asin": job.unit["asin"], "features": text, "raw": raw})
             else:
                 result.fail("empty output")
-                exclude.append(u["asin"])
+                exclude.append(job.key)
+        return out
+
+    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
         self.commit(result, q.write_features, q.release_features, "asin", units, rows)
-        return len(units)
 
 
 class IntentionStage(Stage):
@@ -70,7 +73,6 @@ class IntentionStage(Stage):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.budget = self.opt.limit  # units still allowed; a pair may hold more than one batch needs
         # A claim takes whole pairs (every missing relation of a pair shares its stacked image):
         # ask for about batch_size / relations pairs per batch.
         self.pairs_per_batch = max(1, self.opt.batch_size // max(1, len(self.opt.relations)))
@@ -81,54 +83,64 @@ class IntentionStage(Stage):
             result.skip(reason, n * len(rels))
         return self.db.read(q.count_intention_work, self.model, self.opt.prompt_version, rels, self.opt.text_only)
 
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
         return self.db.write(q.claim_pair_batch, self.opt.owner, self.model, self.opt.prompt_version,
                              self.opt.relations, self.opt.text_only, exclude,
-                             max(1, min(self.pairs_per_batch, want)), self.opt.lease_ms)
+                             max(1, min(self.pairs_per_batch, want)), self.opt.lease_ms, span.after, span.upto)
 
-    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
-        requests, meta = [], []
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        return _spans(self.db.read(q.pair_work_spans, self.model, self.opt.prompt_version, self.opt.relations,
+                                   self.opt.text_only, size, limit))
+
+    def jobs(self, units: list[dict]) -> list[Job]:
+        out = []
         for u in units:
-            try:
-                images = [stack_vertical(self.image(u["imageA"]), self.image(u["imageB"]))]
-            except ImageError:
-                if not self.opt.text_only:
-                    result.skip("image unreadable", len(u["missing"]))
-                    exclude.append(_pair_key(u))
-                    continue
-                images = []
-            missing = u["missing"]
-            if self.budget is not None:
-                missing = missing[: max(0, self.budget)]
-                self.budget -= len(missing)
-            for rel in missing:
-                template = BY_NAME[rel].template
-                requests.append(Request(intention_prompt(u["titleA"] or u["asinA"], u["featuresA"],
-                                                         u["titleB"] or u["asinB"], u["featuresB"], template),
-                                        images))
-                meta.append((u, rel, template))
-        answers = self.generate(requests, [_pair_key(u) for u, _, _ in meta], result, exclude)
-        prov = self.provenance()
-        rows = []
-        for (u, rel, template), raw in zip(meta, answers):
+            templates = [BY_NAME[rel].template for rel in u["missing"]]
+            prompts = [intention_prompt(u["titleA"] or u["asinA"], u["featuresA"], u["titleB"] or u["asinB"],
+                                        u["featuresB"], template) for template in templates]
+            out.append(Job(u, _pair_key(u), prompts, (u["imageA"], u["imageB"]), list(zip(u["missing"], templates))))
+        return out
+
+    def take(self, job: Job) -> Job:
+        """A pair may hold more missing relations than the budget left: ask only for the first ones."""
+        if self.budget is None:
+            return job
+        n = min(len(job.prompts), max(0, self.budget))
+        self.budget -= n
+        return replace(job, prompts=job.prompts[:n], meta=job.meta[:n])
+
+    def used(self, units: list[dict], jobs: list[Job]) -> int:
+        return sum(len(job.prompts) for job in jobs)
+
+    def unreadable(self, job: Job, result: StageResult, exclude: list) -> None:
+        result.skip("image unreadable", len(job.unit["missing"]))
+        exclude.append(job.key)
+
+    def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
+        u, prov, out = job.unit, self.provenance(), []
+        for (rel, template), raw in zip(job.meta, answers):
+            if raw is None:
+                continue
             answer = normalize_intention(raw, template)
             if not answer.text.strip() or answer.text.strip() == template:
                 result.fail("empty output")
-                exclude.append(_pair_key(u))
+                exclude.append(job.key)
                 continue
-            rows.append({
+            out.append({
                 "id": intention_id(u["asinA"], u["asinB"], rel, self.model, prov["promptVersion"]),
                 "asinA": u["asinA"], "asinB": u["asinB"], "relation": rel,
                 "props": {"text": answer.text, "rawText": raw, "status": "GENERATED", "source": "mind",
                           "model": self.model, "promptVersion": prov["promptVersion"],
                           "seed": prov["seed"], "decoding": prov["decoding"]},
             })
+        return out
+
+    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
         pairs = [{"a": u["asinA"], "b": u["asinB"]} for u in units]
         written = self.db.write(q.write_intention_batch, rows, pairs, self.opt.owner)
         result.done += written
         if written < len(rows):
             result.skip("lease lost to another worker", len(rows) - written)
-        return len(requests)
 
 
 class FilterStage(Stage):
@@ -137,33 +149,33 @@ class FilterStage(Stage):
     def count(self, result: StageResult) -> int:
         return self.db.read(q.count_filter_work, self.opt.relations)
 
-    def claim(self, exclude: list, want: int) -> tuple[int, list[dict]]:
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
         return self.db.write(q.claim_filter_batch, self.opt.owner, self.opt.relations, exclude, want,
-                             self.opt.lease_ms)
+                             self.opt.lease_ms, span.after, span.upto)
 
-    def work(self, units: list[dict], result: StageResult, exclude: list) -> int:
-        requests, ready = [], []
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        return _spans(self.db.read(q.filter_work_spans, self.opt.relations, size, limit))
+
+    def jobs(self, units: list[dict]) -> list[Job]:
+        out = []
         for u in units:
-            try:
-                images = [stack_vertical(self.image(u["imageA"]), self.image(u["imageB"]))]
-            except ImageError:
-                if not self.opt.text_only:
-                    result.skip("image unreadable")
-                    exclude.append(u["id"])
-                    continue
-                images = []
             template = BY_NAME[u["relation"]].template if u["relation"] in BY_NAME else ""
-            requests.append(Request(filter_prompt(u["titleA"] or u["asinA"], u["featuresA"] or "",
-                                                  u["titleB"] or u["asinB"], u["featuresB"] or "",
-                                                  template, u["text"] or ""), images))
-            ready.append(u)
-        answers = self.generate(requests, [u["id"] for u in ready], result, exclude)
-        rows = []
-        for u, raw in zip(ready, answers):
-            verdict = parse_verdict(raw)
-            rows.append({"id": u["id"], "status": verdict.status, "rationale": verdict.rationale, "raw": raw})
+            prompt = filter_prompt(u["titleA"] or u["asinA"], u["featuresA"] or "", u["titleB"] or u["asinB"],
+                                   u["featuresB"] or "", template, u["text"] or "")
+            out.append(Job(u, u["id"], [prompt], (u["imageA"], u["imageB"])))
+        return out
+
+    def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
+        out = []
+        for raw in answers:
+            if raw is not None:
+                verdict = parse_verdict(raw)
+                out.append({"id": job.unit["id"], "status": verdict.status, "rationale": verdict.rationale,
+                            "raw": raw})
+        return out
+
+    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
         self.commit(result, q.write_verdicts, q.release_filter, "id", units, rows)
-        return len(units)
 
 
 STAGE_CLASSES: dict[str, type[Stage]] = {"features": FeatureStage, "intentions": IntentionStage,

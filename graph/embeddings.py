@@ -10,6 +10,7 @@ from __future__ import annotations
 from neo4j import ManagedTransaction
 
 from graph.params import Rows
+from graph.spans import cut
 
 _NEEDS = "(n.embedding IS NULL OR n.embeddingModel IS NULL OR n.embeddingModel <> $model)"
 
@@ -22,25 +23,39 @@ def count_products_to_embed(tx: ManagedTransaction, model: str) -> int:
     return tx.run(f"MATCH (n:Product) WHERE {_NEEDS} RETURN count(n) AS n", model=model).single()["n"]
 
 
-def intentions_to_embed(tx: ManagedTransaction, model: str, after: str, limit: int) -> list[dict]:
-    """The next `limit` intentions by id after `after` that need an embedding: {key, text}."""
+def intentions_to_embed(tx: ManagedTransaction, model: str, after: str, limit: int,
+                        upto: str | None = None) -> list[dict]:
+    """The next `limit` intentions by id after `after` (and up to `upto`) that need an embedding: {key, text}."""
     result = tx.run(
-        f"MATCH (n:Intention) WHERE n.id > $after AND {_NEEDS} "
+        f"MATCH (n:Intention) WHERE n.id > $after AND ($upto IS NULL OR n.id <= $upto) AND {_NEEDS} "
         "RETURN n.id AS key, coalesce(n.text, '') AS text ORDER BY n.id LIMIT $limit",
-        model=model, after=after, limit=limit,
+        model=model, after=after, limit=limit, upto=upto,
     )
     return [r.data() for r in result]
 
 
-def products_to_embed(tx: ManagedTransaction, model: str, after: str, limit: int) -> list[dict]:
+def products_to_embed(tx: ManagedTransaction, model: str, after: str, limit: int,
+                      upto: str | None = None) -> list[dict]:
     """The next products by asin that need an embedding, with the fields their text is built from."""
     result = tx.run(
-        f"MATCH (n:Product) WHERE n.asin > $after AND {_NEEDS} "
+        f"MATCH (n:Product) WHERE n.asin > $after AND ($upto IS NULL OR n.asin <= $upto) AND {_NEEDS} "
         "RETURN n.asin AS key, n.title AS title, n.brand AS brand, n.features AS features "
         "ORDER BY n.asin LIMIT $limit",
-        model=model, after=after, limit=limit,
+        model=model, after=after, limit=limit, upto=upto,
     )
     return [r.data() for r in result]
+
+
+def intention_embed_spans(tx: ManagedTransaction, model: str, size: int) -> list[dict]:
+    """The intentions that need an embedding as key ranges of about `size` (graph.spans)."""
+    result = tx.run(f"MATCH (n:Intention) WHERE n.id > '' AND {_NEEDS} RETURN n.id AS key ORDER BY key", model=model)
+    return cut(((r["key"], 1) for r in result), size)
+
+
+def product_embed_spans(tx: ManagedTransaction, model: str, size: int) -> list[dict]:
+    result = tx.run(f"MATCH (n:Product) WHERE n.asin > '' AND {_NEEDS} RETURN n.asin AS key ORDER BY key",
+                    model=model)
+    return cut(((r["key"], 1) for r in result), size)
 
 
 def set_intention_embeddings(tx: ManagedTransaction, rows: list[dict], model: str) -> None:

@@ -14,6 +14,7 @@ from neo4j import ManagedTransaction
 
 from graph.intentions import merge_intentions
 from graph.params import Rows
+from graph.spans import cut
 
 # A product has features for (model, version) when all three are set and match. Imported features
 # (featuresSource set, e.g. mind-csv) count as done for every model unless $overwrite asks to
@@ -26,6 +27,8 @@ _MISSING_RELATIONS = (
     "MATCH (a)<-[:EXPLAINS]-(i:Intention)-[:EXPLAINS]->(b) "
     "WHERE i.relation = rel AND i.model = $model AND i.promptVersion = $pv AND i.source = 'mind' }]"
 )
+# A claim may be kept to a partition of the keys (asin, the pair's first asin, intention id): after < key <= upto.
+_SPAN = "({key} > $after AND ($upto IS NULL OR {key} <= $upto))"
 _PAIR_READY = (
     "a.features IS NOT NULL AND b.features IS NOT NULL AND "
     "($textOnly OR (a.imageState = 'ok' AND a.imagePath IS NOT NULL AND "
@@ -37,16 +40,19 @@ _PAIR_READY = (
 
 
 def feature_candidates(tx: ManagedTransaction, model: str, pv: str, text_only: bool, exclude: list[str],
-                       limit: int, owner: str = "", overwrite: bool = False) -> list[str]:
+                       limit: int, owner: str = "", overwrite: bool = False, after: str = "",
+                       upto: str | None = None) -> list[str]:
     """Asins that need features and are not leased, or leased by `owner` itself (a claim whose answer
-    was lost to a dropped connection); no lock: `claim_features` re-checks."""
+    was lost to a dropped connection, a partition retried); no lock: `claim_features` re-checks."""
     result = tx.run(
-        f"MATCH (p:Product) WHERE NOT {_FEATURED} AND ($textOnly OR {_USABLE_IMAGE}) "
+        f"MATCH (p:Product) WHERE {_SPAN.format(key='p.asin')} AND NOT {_FEATURED} "
+        f"AND ($textOnly OR {_USABLE_IMAGE}) "
         "AND (p.featuresLeaseUntil IS NULL OR p.featuresLeaseUntil < timestamp() "
         "     OR p.featuresLeaseOwner = $owner) "
         "AND NOT p.asin IN $exclude "
         "RETURN p.asin AS asin LIMIT $limit",
         model=model, pv=pv, textOnly=text_only, exclude=exclude, limit=limit, owner=owner, overwrite=overwrite,
+        after=after, upto=upto,
     )
     return [r["asin"] for r in result]
 
@@ -99,6 +105,17 @@ def count_feature_work(tx: ManagedTransaction, model: str, pv: str, text_only: b
     return record["n"]
 
 
+def feature_work_spans(tx: ManagedTransaction, model: str, pv: str, text_only: bool, size: int,
+                       limit: int | None = None, overwrite: bool = False) -> list[dict]:
+    """Partitions of about `size` products that need features (graph.spans), leased or not."""
+    result = tx.run(
+        f"MATCH (p:Product) WHERE p.asin > '' AND NOT {_FEATURED} AND ($textOnly OR {_USABLE_IMAGE}) "
+        "RETURN p.asin AS key ORDER BY key",
+        model=model, pv=pv, textOnly=text_only, overwrite=overwrite,
+    )
+    return cut(((r["key"], 1) for r in result), size, limit)
+
+
 def count_products_without_image(tx: ManagedTransaction, model: str, pv: str,
                                  overwrite: bool = False) -> dict[str, int]:
     """Products that need features but have no usable image, by reason."""
@@ -115,15 +132,17 @@ def count_products_without_image(tx: ManagedTransaction, model: str, pv: str,
 
 
 def pair_candidates(tx: ManagedTransaction, model: str, pv: str, relations: list[str], text_only: bool,
-                    exclude: list[str], limit: int, owner: str = "") -> list[dict]:
+                    exclude: list[str], limit: int, owner: str = "", after: str = "",
+                    upto: str | None = None) -> list[dict]:
     result = tx.run(
         "MATCH (a:Product)-[c:CO_BUY]->(b:Product) "
-        f"WHERE {_PAIR_READY} "
+        f"WHERE {_SPAN.format(key='a.asin')} AND {_PAIR_READY} "
         "AND (c.intentLeaseUntil IS NULL OR c.intentLeaseUntil < timestamp() OR c.intentLeaseOwner = $owner) "
         "AND NOT (a.asin + '|' + b.asin) IN $exclude "
         f"WITH a, b, {_MISSING_RELATIONS} AS missing WHERE size(missing) > 0 "
         "RETURN a.asin AS a, b.asin AS b LIMIT $limit",
         model=model, pv=pv, relations=relations, textOnly=text_only, exclude=exclude, limit=limit, owner=owner,
+        after=after, upto=upto,
     )
     return [r.data() for r in result]
 
@@ -166,6 +185,18 @@ def count_intention_work(tx: ManagedTransaction, model: str, pv: str, relations:
     return record["n"] or 0
 
 
+def pair_work_spans(tx: ManagedTransaction, model: str, pv: str, relations: list[str], text_only: bool,
+                    size: int, limit: int | None = None) -> list[dict]:
+    """Partitions by the pair's first asin, of about `size` missing (pair, relation) units."""
+    result = tx.run(
+        "MATCH (a:Product)-[c:CO_BUY]->(b:Product) "
+        f"WHERE a.asin > '' AND {_PAIR_READY} WITH a, b, {_MISSING_RELATIONS} AS missing "
+        "WHERE size(missing) > 0 RETURN a.asin AS key, sum(size(missing)) AS n ORDER BY key",
+        model=model, pv=pv, relations=relations, textOnly=text_only,
+    )
+    return cut(((r["key"], r["n"]) for r in result), size, limit)
+
+
 def count_pairs_not_ready(tx: ManagedTransaction, text_only: bool) -> dict[str, int]:
     """Co-buy pairs that cannot get intentions yet, by reason."""
     result = tx.run(
@@ -181,13 +212,14 @@ def count_pairs_not_ready(tx: ManagedTransaction, text_only: bool) -> dict[str, 
 
 
 def filter_candidates(tx: ManagedTransaction, relations: list[str], exclude: list[str], limit: int,
-                      owner: str = "") -> list[str]:
+                      owner: str = "", after: str = "", upto: str | None = None) -> list[str]:
     result = tx.run(
-        "MATCH (i:Intention) WHERE i.status = 'GENERATED' AND i.relation IN $relations "
+        f"MATCH (i:Intention) WHERE {_SPAN.format(key='i.id')} AND i.status = 'GENERATED' "
+        "AND i.relation IN $relations "
         "AND (i.filterLeaseUntil IS NULL OR i.filterLeaseUntil < timestamp() OR i.filterLeaseOwner = $owner) "
         "AND NOT i.id IN $exclude "
         "RETURN i.id AS id LIMIT $limit",
-        relations=relations, exclude=exclude, limit=limit, owner=owner,
+        relations=relations, exclude=exclude, limit=limit, owner=owner, after=after, upto=upto,
     )
     return [r["id"] for r in result]
 
@@ -231,6 +263,17 @@ def release_filter(tx: ManagedTransaction, ids: list[str], owner: str) -> None:
     ).consume()
 
 
+def filter_work_spans(tx: ManagedTransaction, relations: list[str], size: int,
+                      limit: int | None = None) -> list[dict]:
+    """Partitions of about `size` intentions waiting for the filter."""
+    result = tx.run(
+        "MATCH (i:Intention) WHERE i.id > '' AND i.status = 'GENERATED' AND i.relation IN $relations "
+        "RETURN i.id AS key ORDER BY key",
+        relations=relations,
+    )
+    return cut(((r["key"], 1) for r in result), size, limit)
+
+
 def count_filter_work(tx: ManagedTransaction, relations: list[str]) -> int:
     record = tx.run(
         "MATCH (i:Intention) WHERE i.status = 'GENERATED' AND i.relation IN $relations RETURN count(i) AS n",
@@ -243,21 +286,22 @@ def count_filter_work(tx: ManagedTransaction, relations: list[str]) -> int:
 
 
 def claim_feature_batch(tx: ManagedTransaction, owner: str, model: str, pv: str, text_only: bool,
-                        exclude: list[str], limit: int, lease_ms: int,
-                        overwrite: bool = False) -> tuple[int, list[dict]]:
-    asins = feature_candidates(tx, model, pv, text_only, exclude, limit, owner, overwrite)
+                        exclude: list[str], limit: int, lease_ms: int, overwrite: bool = False,
+                        after: str = "", upto: str | None = None) -> tuple[int, list[dict]]:
+    asins = feature_candidates(tx, model, pv, text_only, exclude, limit, owner, overwrite, after, upto)
     return len(asins), (claim_features(tx, asins, owner, model, pv, lease_ms, overwrite) if asins else [])
 
 
 def claim_pair_batch(tx: ManagedTransaction, owner: str, model: str, pv: str, relations: list[str],
-                     text_only: bool, exclude: list[str], limit: int, lease_ms: int) -> tuple[int, list[dict]]:
-    pairs = pair_candidates(tx, model, pv, relations, text_only, exclude, limit, owner)
+                     text_only: bool, exclude: list[str], limit: int, lease_ms: int, after: str = "",
+                     upto: str | None = None) -> tuple[int, list[dict]]:
+    pairs = pair_candidates(tx, model, pv, relations, text_only, exclude, limit, owner, after, upto)
     return len(pairs), (claim_pairs(tx, pairs, owner, model, pv, relations, lease_ms) if pairs else [])
 
 
 def claim_filter_batch(tx: ManagedTransaction, owner: str, relations: list[str], exclude: list[str],
-                       limit: int, lease_ms: int) -> tuple[int, list[dict]]:
-    ids = filter_candidates(tx, relations, exclude, limit, owner)
+                       limit: int, lease_ms: int, after: str = "", upto: str | None = None) -> tuple[int, list[dict]]:
+    ids = filter_candidates(tx, relations, exclude, limit, owner, after, upto)
     return len(ids), (claim_filter(tx, ids, owner, lease_ms) if ids else [])
 
 

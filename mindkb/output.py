@@ -21,10 +21,15 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
     sys.stdout.flush()
 
 
+def progress_wanted() -> bool:
+    """Progress is shown when stderr is a terminal, or when MIND_PROGRESS=1."""
+    return sys.stderr.isatty() or os.environ.get("MIND_PROGRESS") == "1"
+
+
 def progress(total: int | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:
     """A tqdm bar on stderr; quiet when stderr is not a terminal unless MIND_PROGRESS=1."""
-    disable = not (sys.stderr.isatty() or os.environ.get("MIND_PROGRESS") == "1")
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable, dynamic_ncols=True, **kwargs)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not progress_wanted(),
+                dynamic_ncols=True, **kwargs)
 
 
 def note(message: str) -> None:

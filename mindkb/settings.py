@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mindkb.errors import BadInput
 
 NEO4J_VERSION = "5.26.30"
+ENGINES = ("in-process", "ray")  # how `mind generate` and `mind embed` run (MIND_ENGINE, --engine)
 # The newest neo4j-browser release on Maven Central; it is built for the whole 5.x line.
 NEO4J_BROWSER_VERSION = "5.24.0"
 
@@ -79,6 +80,20 @@ class Settings(BaseSettings):
     max_new_tokens_features: int = Field(384, ge=1, le=4096)
     max_new_tokens_intentions: int = Field(200, ge=1, le=4096)
     max_new_tokens_filter: int = Field(96, ge=1, le=4096)
+
+    # --- scale-out on Ray (`mind generate|embed --engine ray`, docs/scale-out.md) ---------------
+    engine: Literal["in-process", "ray"] = Field("in-process")
+    # Unset: RAY_ADDRESS when set (as under `ray job submit`), else a local Ray started for the run.
+    ray_address: str | None = Field(None)
+    # Model actors; unset: one per GPU of the cluster (GPUs / GPUs per actor), or 1 without GPUs.
+    ray_actors: int | None = Field(None, ge=1, le=4096)
+    # GPUs each actor holds; unset: 1 when the cluster has GPUs, else 0 (actors on CPUs).
+    ray_gpus_per_actor: float | None = Field(None, ge=0, le=64)
+    # CPUs each actor holds (on CPUs: its torch threads).
+    ray_cpus_per_actor: float = Field(1.0, gt=0, le=1024)
+    # Units of work per partition, the part one actor call does (claims of --batch-size inside);
+    # unset: 8 batches. Smaller: finer progress and less redone after a lost actor; larger: fewer tasks.
+    ray_partition_size: int | None = Field(None, ge=1, le=1_000_000)
 
     # --- ingest -------------------------------------------------------------------------------
     ingest_max_line_bytes: int = Field(10_000_000, ge=1024, le=1_000_000_000)

@@ -7,6 +7,7 @@ it at the end if it started it. A missing database fails the tests, it never ski
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 
@@ -54,14 +55,30 @@ def driver(neo4j_server: Settings):
     drv.close()
 
 
-@pytest.fixture
-def empty_graph(driver, settings: Settings):
-    """A graph with only the schema and the 20 Relation nodes."""
+def reset_graph(driver, settings: Settings) -> None:
+    """Back to only the schema and the 20 Relation nodes (the test server's database only)."""
     if not server.is_test_database(settings):
         pytest.fail(f"refusing to wipe {settings.neo4j_uri}: the test set-up did not create it")
     delete_everything(driver, settings.neo4j_database)
     apply_schema(driver, settings.neo4j_database, embedding_dimensions(settings.embedding_model))
+
+
+@pytest.fixture
+def empty_graph(driver, settings: Settings):
+    """A graph with only the schema and the 20 Relation nodes."""
+    reset_graph(driver, settings)
     return driver
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> str:
+    """A local Ray of 2 CPUs (no dashboard) that the Ray engine tests share; its address lets `mind`
+    subprocesses join it (`--ray-address`). Shut down at the end of the session."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 
 from generation.backends import Decoding, TransformersBackend
 from generation.prompts import PROMPT_VERSION
-from generation.stage import StageOptions
-from generation.stages import run_stage
+from generation.stage import Span, StageOptions, StageResult
+from generation.stages import FeatureStage, IntentionStage, run_stage
 from graph import generation as q
 from graph.driver import write
 from mindkb.ids import intention_id
@@ -105,3 +105,36 @@ def test_units_of_a_dead_worker_are_taken_over_after_expiry(empty_graph, setting
     assert write(empty_graph, db, q.write_features, [{"asin": "P000", "features": "stale", "raw": "stale"}],
                  "dead-worker", {"model": "m", "promptVersion": "v", "seed": 0, "decoding": "{}"}) == []
     assert rows(empty_graph, db, "MATCH (p:Product {asin: 'P000'}) RETURN p.features AS f")[0]["f"] != "stale"
+
+
+def test_partitions_cover_the_work_and_keep_the_limit(empty_graph, settings, backend, tmp_path):
+    """What the Ray engine hands its actors: key ranges whose loops do all the work, or exactly --limit."""
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path, n=5, pairs=[(0, 1), (0, 2), (1, 2), (3, 4)])
+    features = FeatureStage(empty_graph, db, backend, options())
+    assert features.spans(2, 3) == [Span("", "P001", 2), Span("P001", "P002", 1)]
+    spans = features.spans(2, None)
+    assert spans == [Span("", "P001"), Span("P001", "P003"), Span("P003", None)]
+    done = []
+    for span in spans:
+        result = StageResult("features")
+        features.loop(result, span)
+        done.append(result.done)
+    assert done == [2, 2, 1]
+
+    # Intentions are cut by the pair's first asin; a budget stops inside a pair (P000 has two pairs).
+    limited = IntentionStage(empty_graph, db, backend, options(limit=4))
+    assert limited.spans(3, 4) == [Span("", "P000", 4)]
+    result = StageResult("intentions")
+    limited.loop(result, Span("", "P000", 4))
+    assert result.done == 4
+    rest = IntentionStage(empty_graph, db, backend, options())
+    spans = rest.spans(3, None)
+    assert spans == [Span("", "P001"), Span("P001", None)]  # P000's 2 missing + (P001, P002)'s 3, then 3
+    done = []
+    for span in spans:
+        result = StageResult("intentions")
+        rest.loop(result, span)
+        done.append(result.done)
+    assert done == [5, 3]
+    assert rows(empty_graph, db, "MATCH (i:Intention) RETURN count(i) AS n")[0]["n"] == 4 * len(RELS)

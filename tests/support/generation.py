@@ -56,3 +56,36 @@ def build_tiny(folder: Path) -> Path:
 
     write_tiny_model(folder)
     return folder
+
+
+class AnswerRows:
+    """A CPU stand-in for ray.data.llm's vLLM processor (a Ray Data actor): the tiny model answers the
+    prompt rows of `generation.ray_engine.ClaimRows`, which keep their columns and gain answer/error."""
+
+    def __init__(self, model: str, decoding, text_only: bool = False):
+        from generation.backends import TransformersBackend
+
+        self.backend = TransformersBackend.load(model, device="cpu", batch_size=4)
+        self.decoding, self.text_only = decoding, text_only
+
+    def __call__(self, batch: dict) -> dict:
+        from generation.backends import Request
+        from generation.images import ImageError
+        from generation.ray_engine import UNREADABLE, _load, _vllm_answer
+        from generation.stage import job_images
+
+        rows = [{k: batch[k][i] for k in batch} for i in range(len(batch["prompt"]))]
+        requests, asked = [], []
+        for i, row in enumerate(rows):
+            try:
+                images = job_images(list(row["images"]), _load)
+                row["error"] = ""
+            except ImageError:
+                images, row["error"] = [], ("" if self.text_only else UNREADABLE)
+            if not row["error"]:
+                requests.append(Request(str(row["prompt"]), images))
+                asked.append(i)
+        for i, text in zip(asked, self.backend.generate(requests, self.decoding)):
+            rows[i]["generated_text"] = text
+        out = [_vllm_answer(row) for row in rows]
+        return {k: [row[k] for row in out] for k in out[0]}
