@@ -8,10 +8,7 @@ read the filled-in answers back; `votes` validates and stores them as `(:Annotat
 
 from __future__ import annotations
 
-from mindkb.annotation import OPTIONAL, PROPERTY, QUESTIONS, REQUIRED, majority
-
-__all__ = ["OPTIONAL", "PROPERTY", "QUESTIONS", "REQUIRED", "majority"]
-
+# The questions, their graph properties and the majority rule: mindkb/annotation.py.
 # The filter verdicts a sample draws from (filter correctness needs both).
 FILTERED = ("ACCEPTED", "REJECTED")
 

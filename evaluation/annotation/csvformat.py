@@ -12,8 +12,9 @@ import io
 import json
 from collections.abc import Iterator
 
-from evaluation.annotation import MAX_ANNOTATOR, MAX_ID, MAX_ROWS, OPTIONAL, QUESTIONS, REQUIRED
+from evaluation.annotation import MAX_ANNOTATOR, MAX_ID, MAX_ROWS
 from evaluation.annotation.answers import Reject, Vote, parse_answer, parse_time
+from mindkb.annotation import OPTIONAL, QUESTIONS, REQUIRED
 
 TASK_COLUMNS = ("intention_id", "relation", "status", "verdict", "rationale", "intention", "template",
                 "asin_a", "title_a", "image_a", "features_a", "asin_b", "title_b", "image_b", "features_b")

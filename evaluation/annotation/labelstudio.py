@@ -25,10 +25,9 @@ from evaluation.annotation import (
     MAX_FIELD,
     MAX_ID,
     MAX_ROWS,
-    QUESTIONS,
-    REQUIRED,
 )
 from evaluation.annotation.answers import Reject, Vote, parse_answer, parse_time
+from mindkb.annotation import QUESTIONS, REQUIRED
 
 # Question name -> what the annotator is asked.
 PROMPTS = {

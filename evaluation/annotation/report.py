@@ -26,10 +26,9 @@ from pathlib import Path
 
 from neo4j import Driver
 
-from evaluation.annotation import PROPERTY, QUESTIONS, REQUIRED
 from graph.annotations import annotation_votes
 from graph.driver import read
-from mindkb.annotation import majority
+from mindkb.annotation import PROPERTY, QUESTIONS, REQUIRED, majority
 from mindkb.relations import RELATION_NAMES
 
 # The paper's Table 1: share of accepted intentions annotators judged plausible / typical.

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from neo4j import Driver
 
-from evaluation.annotation import MAX_FILE_BYTES, PROPERTY, QUESTIONS, csvformat, labelstudio
+from evaluation.annotation import MAX_FILE_BYTES, csvformat, labelstudio
 from evaluation.annotation.answers import Reject, Vote, annotation_id
 from graph.annotations import intention_statuses, merge_annotations
 from graph.driver import chunked, read, write
+from mindkb.annotation import PROPERTY, QUESTIONS
 from mindkb.errors import BadInput, BadOption, literal
 from mindkb.relations import STATUSES
 
