@@ -11,18 +11,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.context import Context
 from api.graphiql import LocalGraphiQLRouter, mount_graphiql_assets
 from api.guard import GraphQLBodyGuard
+from api.health import TIMEOUT_S as HEALTH_TIMEOUT_S
+from api.health import HealthCheck
 from api.loaders import Loaders
 from api.schema import build_schema
 from embedding.encoder import TextEncoder
 from graph.aio import AsyncGraph, make_async_driver
 from mindkb.settings import Settings, get_settings
 
-HEALTH_TIMEOUT_S = 5.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,13 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Curator"])
 
+    app.state.health = HealthCheck(settings.api_health_ttl)
+    ok = JSONResponse({"status": "ok", "database": "ok", "embeddingModel": settings.embedding_model}).body
+    down = JSONResponse({"status": "unavailable", "database": "unreachable"}).body
+
     @app.get("/healthz")
-    async def healthz(request: Request) -> JSONResponse:
+    async def healthz(request: Request) -> Response:
         graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, HEALTH_TIMEOUT_S)
-        try:
-            await graph.ping()
-        except Exception:  # any failure means "not healthy"; the reason stays in the server
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "embeddingModel": settings.embedding_model})
+        if await request.app.state.health.healthy(graph):
+            return Response(ok, media_type="application/json")
+        return Response(down, status_code=503, media_type="application/json")
 
     return app

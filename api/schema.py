@@ -33,6 +33,7 @@ from graph import queries
 from mindkb.measures import preserve_rate
 from mindkb.relations import RELATIONS, STATUSES
 from mindkb.settings import Settings
+from retrieval.recommend import UnknownContext
 from retrieval.recommend import recommend as recommend_products
 from retrieval.search import ACCEPTED, search
 
@@ -297,10 +298,13 @@ class Query:
             for c in candidates:
                 _asin(c, "candidates")
         if context_asin is not None:
-            await _require_product(info, context_asin, "contextAsin")
+            _asin(context_asin, "contextAsin")
         embedding = await info.context.embed(intention)
-        found = await recommend_products(info.context.graph, info.context.settings, embedding, k,
-                                        context_asin, list(candidates) if candidates is not None else None)
+        try:
+            found = await recommend_products(info.context.graph, info.context.settings, embedding, k,
+                                            context_asin, list(candidates) if candidates is not None else None)
+        except UnknownContext:
+            raise UserError(f"unknown product contextAsin={context_asin!r}") from None
         info.context.loaders.prime_products([c.product for c in found])
         return [Recommendation(product=Product.of(c.product), score=c.score,
                                evidence=[_hit(e) for e in c.evidence]) for c in found]

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from mindkb.errors import MindError
 from mindkb.processes import alive
 from mindkb.settings import Settings
 
-ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+SERVER_CLASSES = "org.neo4j.server."  # the entry point's package, in every version's command line
+ENTRY_POINT_SERVICE = "META-INF/services/org.neo4j.server.startup.EntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 COMPLETE_MARKER = ".complete"
 
@@ -42,6 +44,22 @@ JVM_OPTIONS = [
     "--add-opens=java.base/java.lang=ALL-UNNAMED",
     "--enable-native-access=ALL-UNNAMED",
 ]
+
+# Calendar versions (2025.01 and later) need Java 21+ and use Lucene's SIMD vector code when the
+# incubator module is on (Java 25 here); 5.x runs on Java 17.
+JVM_ROOT = Path("/usr/lib/jvm")  # where Debian and Temurin packages put JDKs side by side
+CALENDAR_JVM_OPTIONS = ["--add-modules=jdk.incubator.vector"]
+
+
+def calendar_version(version: str) -> bool:
+    return int(version.split(".", 1)[0]) >= 2025
+
+
+def java_major(java: str) -> int | None:
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)', out)
+    return int(match.group(1)) if match else None
+
 
 POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -92,21 +110,25 @@ class LocalNeo4j:
         self.log_file = self.home / "logs" / "console.log"
 
     # --- prerequisites ----------------------------------------------------------------------
-    @staticmethod
-    def java() -> str:
-        java_home = os.environ.get("JAVA_HOME")
-        candidate = Path(java_home, "bin", "java") if java_home else None
-        java = str(candidate) if candidate and candidate.exists() else shutil.which("java")
-        if not java:
-            raise MindError(
-                "Java 17 is required for the local Neo4j and was not found "
-                "(install openjdk-17-jre-headless, or set NEO4J_URI to an existing server)"
-            )
-        out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-        match = re.search(r'version "(\d+)', out)
-        if not match or int(match.group(1)) < 17:
-            raise MindError(f"Neo4j 5.26 needs Java 17 or newer; {java} reports: {out.splitlines()[0]!r}")
-        return java
+    def java(self) -> str:
+        """The first Java new enough for the version: the setting, JAVA_HOME, PATH, then the JDKs
+        installed side by side under JVM_ROOT."""
+        version = self.settings.neo4j_version
+        need = 21 if calendar_version(version) else 17
+        homes = [self.settings.neo4j_java_home, os.environ.get("JAVA_HOME")]
+        candidates = [str(Path(h, "bin", "java")) for h in homes if h]
+        candidates.append(shutil.which("java") or "")
+        candidates += sorted((str(p) for p in JVM_ROOT.glob("*/bin/java")), reverse=True)
+        seen = []
+        for java in dict.fromkeys(c for c in candidates if c and Path(c).exists()):
+            major = java_major(java)
+            seen.append(f"{java} ({major or '?'})")
+            if major and major >= need:
+                return java
+        raise MindError(
+            f"Neo4j {version} needs Java {need} or newer; found " + (", ".join(seen) or "no java")
+            + " (install it, or set MIND_NEO4J_JAVA_HOME, or set NEO4J_URI to an existing server)"
+        )
 
     @staticmethod
     def maven() -> str:
@@ -146,6 +168,19 @@ class LocalNeo4j:
         staging.rename(lib)
         (lib / COMPLETE_MARKER).write_text(self.settings.neo4j_version)
         return lib
+
+    def entry_point(self, lib: Path) -> str:
+        """The server's main class, as the version's own jar names it (it changed in 2025.x)."""
+        jar = lib / f"neo4j-{self.settings.neo4j_version}.jar"
+        try:
+            with zipfile.ZipFile(jar) as zf:
+                names = zf.read(ENTRY_POINT_SERVICE).decode().split()
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise MindError(f"cannot find the Neo4j entry point in {jar}: {exc}") from None
+        community = [n for n in names if "Community" in n] or names
+        if not community:
+            raise MindError(f"{jar} names no Neo4j entry point")
+        return community[0]
 
     # --- configuration ---------------------------------------------------------------------
     def write_conf(self) -> Path:
@@ -253,9 +288,10 @@ class LocalNeo4j:
         self.write_conf()
         self._ensure_password(java, lib)
         heap = self.settings.neo4j_heap
+        extra = CALENDAR_JVM_OPTIONS if calendar_version(self.settings.neo4j_version) else []
         cmd = [
-            java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS,
-            "-cp", f"{lib}/*", ENTRY_POINT,
+            java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *extra,
+            "-cp", f"{lib}/*", self.entry_point(lib),
             f"--home-dir={self.home}", f"--config-dir={self.conf_dir}",
         ]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -316,4 +352,4 @@ def _is_our_neo4j(pid: int, home: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except FileNotFoundError:
         return False
-    return ENTRY_POINT in cmdline and f"--home-dir={home}" in cmdline
+    return SERVER_CLASSES in cmdline and f"--home-dir={home}" in cmdline

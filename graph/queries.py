@@ -109,58 +109,65 @@ async def search_intentions(
     return rows[0] if rows else {"raw": 0, "hits": []}
 
 
-async def intention_evidence(
-    tx: AsyncManagedTransaction, embedding: list[float], fetch: int, statuses: list[str],
-    sources: list[str] | None = None,
-) -> list[dict]:
-    """Nearest intentions (by the vector index; of `sources` when given) with the products they
-    explain: {score, i, asins}."""
-    return await _rows(
-        tx,
-        f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
-        "WHERE node.status IN $statuses AND ($sources IS NULL OR node.source IN $sources) "
-        "MATCH (node)-[:EXPLAINS]->(p:Product) "
-        f"RETURN score, node {NODE} AS i, collect(p.asin) AS asins ORDER BY score DESC",
-        embedding=embedding, fetch=fetch, statuses=statuses, sources=sources,
-    )
+async def recommendation_facts(
+    tx: AsyncManagedTransaction, embedding: list[float], *, intention_fetch: int, statuses: list[str],
+    sources: list[str] | None, exclude_ids: list[str], context: str | None, withheld: list[str],
+    neighbours: int, product_fetch: int, candidates: list[str] | None,
+) -> dict:
+    """Everything `recommend` scores, in one statement (one round trip):
+    {evidence, contextKnown, direct, indirect, scored}.
 
-
-async def similar_products(tx: AsyncManagedTransaction, embedding: list[float], fetch: int) -> list[str]:
-    """Asins nearest to the text in the product vector index."""
-    return [r["asin"] for r in await _rows(
-        tx,
-        f"CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
-        "RETURN node.asin AS asin ORDER BY score DESC",
-        embedding=embedding, fetch=fetch,
-    )]
-
-
-async def complements(tx: AsyncManagedTransaction, asin: str, neighbours: int) -> dict:
-    """Products co-bought with `asin` (direct) and with the products most like it (indirect)."""
+    evidence: nearest accepted intentions (of `sources`; minus `exclude_ids`) with the asins they
+    explain, best first. direct: co-bought with `context` (minus `withheld`); indirect: co-bought
+    with the `neighbours` products most like it. scored: every pooled product (`candidates`, or the
+    evidence's, the `product_fetch` nearest products' and the complements' asins; never `context`)
+    with its cosine to the text (index-normalised, null without a vector).
+    """
     rows = await _rows(
         tx,
-        "MATCH (c:Product {asin: $asin}) "
-        "OPTIONAL MATCH (c)-[:CO_BUY]-(d:Product) WITH c, collect(DISTINCT d.asin) AS direct "
-        "CALL { WITH c WITH c WHERE c.embedding IS NOT NULL "
-        f"  CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $neighbours, c.embedding) YIELD node "
-        "  WITH c, node WHERE node <> c "
-        "  MATCH (node)-[:CO_BUY]-(e:Product) WHERE e <> c RETURN collect(DISTINCT e.asin) AS indirect "
+        "CALL { "
+        f"  CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $intentionFetch, $embedding) "
+        "  YIELD node, score "
+        "  WHERE node.status IN $statuses AND ($sources IS NULL OR node.source IN $sources) "
+        "    AND NOT node.id IN $excludeIds "
+        "  MATCH (node)-[:EXPLAINS]->(p:Product) "
+        "  WITH score, node, collect(p.asin) AS asins ORDER BY score DESC "
+        f"  RETURN collect({{score: score, i: node {NODE}, asins: asins}}) AS evidence "
         "} "
-        "RETURN direct, indirect",
-        asin=asin, neighbours=neighbours,
+        "CALL { "
+        "  OPTIONAL MATCH (c:Product {asin: $context}) "
+        "  OPTIONAL MATCH (c)-[:CO_BUY]-(d:Product) "
+        "  WITH c, [a IN collect(DISTINCT d.asin) WHERE NOT a IN $withheld] AS direct "
+        "  CALL (c) { "
+        "    UNWIND CASE WHEN c.embedding IS NULL THEN [] ELSE [c.embedding] END AS vec "
+        f"    CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $neighbours, vec) YIELD node "
+        "    WITH node WHERE node <> c "
+        "    MATCH (node)-[:CO_BUY]-(e:Product) WHERE e <> c "
+        "    RETURN collect(DISTINCT e.asin) AS near "
+        "  } "
+        "  RETURN c IS NOT NULL AS contextKnown, direct, [a IN near WHERE NOT a IN direct] AS indirect "
+        "} "
+        "CALL { "
+        "  UNWIND CASE WHEN $candidates IS NULL THEN [1] ELSE [] END AS wanted "
+        f"  CALL db.index.vector.queryNodes('{PRODUCT_VECTOR_INDEX}', $productFetch, $embedding) YIELD node, score "
+        "  WITH node ORDER BY score DESC "
+        "  RETURN collect(node.asin) AS similar "
+        "} "
+        "WITH evidence, contextKnown, direct, indirect, CASE WHEN $candidates IS NULL "
+        "  THEN reduce(a = [], e IN evidence | a + e.asins) + similar + direct + indirect "
+        "  ELSE $candidates END AS pool "
+        "CALL (pool) { "
+        "  UNWIND pool AS asin WITH DISTINCT asin WHERE asin <> coalesce($context, '') "
+        "  MATCH (p:Product {asin: asin}) "
+        f"  RETURN collect({{p: p {PRODUCT}, sim: CASE WHEN p.embedding IS NULL THEN null "
+        "    ELSE vector.similarity.cosine(p.embedding, $embedding) END}) AS scored "
+        "} "
+        "RETURN evidence, contextKnown, direct, indirect, scored",
+        embedding=embedding, intentionFetch=intention_fetch, statuses=statuses, sources=sources,
+        excludeIds=exclude_ids, context=context, withheld=withheld, neighbours=neighbours,
+        productFetch=product_fetch, candidates=candidates,
     )
-    return rows[0] if rows else {"direct": [], "indirect": []}
-
-
-async def score_products(tx: AsyncManagedTransaction, asins: list[str], embedding: list[float]) -> list[dict]:
-    """Products with their cosine similarity (index-normalised, [0, 1]) to the text; 0 without a vector."""
-    return await _rows(
-        tx,
-        "UNWIND $asins AS asin MATCH (p:Product {asin: asin}) "
-        f"RETURN p {PRODUCT} AS p, CASE WHEN p.embedding IS NULL THEN null "
-        "ELSE vector.similarity.cosine(p.embedding, $embedding) END AS sim",
-        asins=asins, embedding=embedding,
-    )
+    return rows[0]
 
 
 async def relation_stats(tx: AsyncManagedTransaction) -> list[dict]:

@@ -92,8 +92,10 @@ def await_indexes(tx: ManagedTransaction, seconds: int) -> None:
     tx.run("CALL db.awaitIndexes($seconds)", seconds=seconds).consume()
 
 
-def apply_schema(driver: Driver, database: str, embedding_dimensions: int) -> dict:
-    """Idempotent; checks that an existing vector index fits the configured embedding model."""
+def apply_schema(driver: Driver, database: str, embedding_dimensions: int, await_seconds: int = 300) -> dict:
+    """Idempotent; checks that an existing vector index fits the configured embedding model.
+
+    Waits up to `await_seconds` for the indexes to come online (0: returns while they populate)."""
     with driver.session(database=database) as session:
         for statement in CONSTRAINTS + INDEXES:
             session.execute_write(create_constraint, statement)
@@ -119,7 +121,8 @@ def apply_schema(driver: Driver, database: str, embedding_dimensions: int) -> di
                 for i, r in enumerate(RELATIONS)
             ],
         )
-        session.execute_write(await_indexes, 300)
+        if await_seconds:
+            session.execute_write(await_indexes, await_seconds)
         indexes = session.execute_read(vector_indexes)
     return {
         "constraints": len(CONSTRAINTS),

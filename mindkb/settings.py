@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # --- the local server that `mind db start` runs ----------------------------------------
     neo4j_version: str = Field(NEO4J_VERSION)
     neo4j_browser_version: str = Field(NEO4J_BROWSER_VERSION)
+    neo4j_java_home: Path | None = Field(None)  # a JDK for the local server; else found (graph/localdb.py)
     neo4j_home: Path = Field(Path("~/.local/share/mind/neo4j"))
     neo4j_bolt_port: int = Field(7687, ge=1, le=65535)
     neo4j_http_port: int = Field(7474, ge=1, le=65535)
@@ -128,6 +129,7 @@ class Settings(BaseSettings):
     db_wait_seconds: float = Field(300.0, ge=0, le=7 * 24 * 3600)  # workers wait this long for Neo4j
     api_db_timeout: float = Field(60.0, gt=0, le=600)  # one API database call: a hung server
     api_max_body_bytes: int = Field(1_048_576, ge=1024, le=1_000_000_000)  # POST /graphql
+    api_health_ttl: float = Field(1.0, ge=0, le=60)  # GET /healthz reuses a ping this many seconds
 
     # --- evaluation: IntentionQA and the SFT export --------------------------------------------
     eval_llm_max_new_tokens: int = Field(8, ge=1, le=256)

@@ -9,12 +9,10 @@ Score (see docs/api.md):
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from graph import queries
 from graph.aio import AsyncGraph
-from mindkb.ids import pair_key
 from mindkb.settings import Settings
 from retrieval.search import ACCEPTED, cosine
 
@@ -22,8 +20,8 @@ EVIDENCE_PER_PRODUCT = 3
 SIMILAR_TO_CONTEXT = 10
 
 
-async def _none() -> None:
-    return None
+class UnknownContext(LookupError):
+    """The context asin names no product."""
 
 
 @dataclass
@@ -40,41 +38,29 @@ async def recommend(
     sources: list[str] | None = None,
 ) -> list[Candidate]:
     """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order), and `sources`
-    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`."""
-    # The three lookups are independent: one concurrent round trip instead of three in a row.
-    evidence_rows, comp, similar = await asyncio.gather(
-        graph.read(queries.intention_evidence, embedding,
-                   settings.recommend_intention_pool + len(exclude_intentions), ACCEPTED, sources),
-        graph.read(queries.complements, context, SIMILAR_TO_CONTEXT) if context is not None else _none(),
-        graph.read(queries.similar_products, embedding, settings.recommend_product_pool)
-        if candidates is None else _none(),
+    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`. One round trip."""
+    withheld = sorted({b if a == context else a for a, b in exclude_pairs if context in (a, b)})
+    facts = await graph.read(
+        queries.recommendation_facts, embedding,
+        intention_fetch=settings.recommend_intention_pool + len(exclude_intentions), statuses=ACCEPTED,
+        sources=sources, exclude_ids=sorted(exclude_intentions), context=context, withheld=withheld,
+        neighbours=SIMILAR_TO_CONTEXT, product_fetch=settings.recommend_product_pool,
+        candidates=list(dict.fromkeys(candidates)) if candidates is not None else None,
     )
     intention_score: dict[str, float] = {}
     evidence: dict[str, list[dict]] = {}
-    for row in evidence_rows:  # best first
-        if row["i"]["id"] in exclude_intentions:
-            continue
+    for row in facts["evidence"]:  # best first
         s = max(0.0, cosine(row["score"]) - settings.recommend_evidence_floor)
         for asin in row["asins"]:
             intention_score.setdefault(asin, s)
             if len(evidence.setdefault(asin, [])) < EVIDENCE_PER_PRODUCT:
                 evidence[asin].append({"score": row["score"], "i": row["i"]})
+    if context is not None and not facts["contextKnown"]:
+        raise UnknownContext(context)
+    direct, indirect = set(facts["direct"]), set(facts["indirect"])
 
-    direct: set[str] = set()
-    indirect: set[str] = set()
-    if comp is not None:
-        direct = {a for a in comp["direct"] if pair_key(context, a) not in exclude_pairs}
-        indirect = set(comp["indirect"]) - direct
-
-    if candidates is not None:
-        pool = list(dict.fromkeys(candidates))
-    else:
-        pool = list(dict.fromkeys([*intention_score, *similar, *sorted(direct), *sorted(indirect)]))
-    pool = [a for a in pool if a != context]
-
-    scored = await graph.read(queries.score_products, pool, embedding)
     out = []
-    for row in scored:
+    for row in facts["scored"]:
         asin = row["p"]["asin"]
         complement = 1.0 if asin in direct else 0.5 if asin in indirect else 0.0
         score = (settings.recommend_weight_intention * intention_score.get(asin, 0.0)

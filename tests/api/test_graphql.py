@@ -190,6 +190,10 @@ def test_dataloaders_keep_round_trips_fixed(client):
         intentions(first: 2) { nodes { id } } coBought(first: 2) { nodes { asin } } } } }""")
     assert not recs.get("errors") and len(recs["data"]["recommend"]) == 8
     assert recs["extensions"]["dbRoundTrips"] <= 5
+    # recommend itself, with a context, is one statement: one round trip.
+    plain = gql(client, '{ recommend(intention: "camping", k: 8, contextAsin: "B0TENT0001") { score product { asin } } }')
+    assert not plain.get("errors") and plain["data"]["recommend"]
+    assert plain["extensions"]["dbRoundTrips"] == 1
 
 
 @pytest.mark.parametrize("query, message", [
@@ -259,6 +263,17 @@ def test_graphiql_and_healthz(client, settings):
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     health = client.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_healthz_polls_share_one_ping(settings, kb):
+    with TestClient(create_app(settings.model_copy(update={"api_health_ttl": 30.0}))) as c:
+        answers = [c.get("/healthz") for _ in range(20)]
+        assert all(r.status_code == 200 and r.json()["status"] == "ok" for r in answers)
+        assert c.app.state.health.pings == 1
+    with TestClient(create_app(settings.model_copy(update={"api_health_ttl": 0.0}))) as c:
+        for _ in range(3):
+            assert c.get("/healthz").status_code == 200
+        assert c.app.state.health.pings == 3
 
 
 def test_healthz_answers_503_when_the_database_is_down(settings):

@@ -1,0 +1,232 @@
+"""The bulk path into an empty database: CSV files for `neo4j-admin database import full`.
+
+Loading a whole knowledge base through transactions pays for every HNSW insert at commit; the
+offline importer writes the store directly, and the vector indexes are then built once over the
+imported vectors (`load`). The CSVs hold the same graph the transactional writers produce:
+Product {asin, ...} (graph/products.py), CO_BUY from the smaller asin to the larger,
+Intention {id, ...} labelled with its relation name, EXPLAINS to both products, HAS_RELATION to
+the Relation node (graph/intentions.py), vectors as float32 lists (graph/embeddings.py).
+The incremental writers remain the path for updates.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from graph.driver import make_driver
+from graph.localdb import ADMIN_TOOL, LocalNeo4j
+from graph.maintenance import count_nodes
+from graph.schema import apply_schema, await_indexes
+from mindkb.errors import MindError
+from mindkb.relations import RELATIONS
+from mindkb.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Between list elements: the unit separator, a control character no product text keeps (one inside
+# an element becomes a space).
+ARRAY_DELIMITER = "\x1f"
+ARRAY_DELIMITER_ARG = "U+001F"
+# Property types the importer understands (a value of `string[]` is a list of str).
+TYPES = frozenset({"string", "int", "long", "float", "double", "boolean", "datetime",
+                   "string[]", "int[]", "long[]", "float[]", "double[]"})
+INTENTION_FIXED = ("id", "relation", "asinA", "asinB")
+
+
+def _cell(value, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind.endswith("[]"):
+        return ARRAY_DELIMITER.join(str(v).replace(ARRAY_DELIMITER, " ") for v in value)
+    if kind == "boolean":
+        return "true" if value else "false"
+    return str(value)
+
+
+def _vector_cells(vectors: np.ndarray) -> list[str]:
+    """float32 lists as text: 9 significant digits give back the same float32."""
+    fmt = ARRAY_DELIMITER.join(["%.9g"] * vectors.shape[1])
+    return [fmt % tuple(row) for row in vectors.astype(np.float32)]
+
+
+@dataclass
+class BulkFiles:
+    """A folder of import CSVs and the importer arguments that name them."""
+
+    folder: Path
+    args: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, name: str, header: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
+        path = self.folder / f"{name}.csv"
+        n = 0
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(header)
+            for row in rows:
+                out.writerow(row)
+                n += 1
+        self.counts[name] = n
+        return n
+
+    def products(self, rows: Iterable[dict], types: dict[str, str],
+                 vectors: np.ndarray | None = None, model: str | None = None) -> int:
+        """rows: {asin, props}; `types` names every property kept and its importer type;
+        `vectors[i]` (float32) is row i's embedding."""
+        _check_types(types)
+        cols = list(types)
+        header = ["asin:ID(Product)", *(f"{c}:{types[c]}" for c in cols)]
+        if vectors is not None:
+            header += ["embedding:float[]", "embeddingModel:string"]
+            cells = _vector_cells(vectors)
+
+        def lines():
+            for i, row in enumerate(rows):
+                line = [row["asin"], *(_cell(row["props"].get(c), types[c]) for c in cols)]
+                if vectors is not None:
+                    line += [cells[i], model]
+                yield line
+
+        n = self._write("products", header, lines())
+        self.args.append(f"--nodes=Product={self.folder / 'products.csv'}")
+        return n
+
+    def co_buys(self, pairs: Iterable[tuple[str, str]], source: str) -> int:
+        """pairs in pair_key order (smaller asin first), as graph.products.merge_co_buys stores them."""
+        n = self._write("co_buys", [":START_ID(Product)", ":END_ID(Product)", "source:string", "createdAt:datetime"],
+                        ((a, b, source, self.created_at) for a, b in pairs))
+        self.args.append(f"--relationships=CO_BUY={self.folder / 'co_buys.csv'}")
+        return n
+
+    def intentions(self, rows: Iterable[dict], types: dict[str, str],
+                   vectors: np.ndarray | None = None, model: str | None = None,
+                   chunk: int = 50_000) -> int:
+        """rows: {id, asinA, asinB, relation, props} as graph.intentions.merge_intentions takes them;
+        `vectors[i]` is row i's embedding. Writes the nodes and their EXPLAINS and HAS_RELATION edges."""
+        _check_types(types)
+        cols = [c for c in types if c not in INTENTION_FIXED]
+        header = ["id:ID(Intention)", ":LABEL", "relation:string", "asinA:string", "asinB:string",
+                  "createdAt:datetime", *(f"{c}:{types[c]}" for c in cols)]
+        if vectors is not None:
+            header += ["embedding:float[]", "embeddingModel:string"]
+        known = {r.name for r in RELATIONS}
+        nodes, explains, has = (open(self.folder / f"{n}.csv", "w", newline="", encoding="utf-8")
+                                for n in ("intentions", "explains", "has_relation"))
+        n = 0
+        with nodes, explains, has:
+            w_nodes, w_exp, w_has = csv.writer(nodes), csv.writer(explains), csv.writer(has)
+            w_nodes.writerow(header)
+            w_exp.writerow([":START_ID(Intention)", ":END_ID(Product)"])
+            w_has.writerow([":START_ID(Intention)", ":END_ID(Relation)"])
+            batch: list[dict] = []
+
+            def flush() -> None:
+                nonlocal n
+                cells = _vector_cells(vectors[n:n + len(batch)]) if vectors is not None else None
+                for j, row in enumerate(batch):
+                    if row["relation"] not in known:
+                        raise MindError(f"intention {row['id']}: unknown relation {row['relation']!r}")
+                    line = [row["id"], f"Intention{ARRAY_DELIMITER}{row['relation']}", row["relation"],
+                            row["asinA"], row["asinB"], self.created_at,
+                            *(_cell(row["props"].get(c), types[c]) for c in cols)]
+                    if cells is not None:
+                        line += [cells[j], model]
+                    w_nodes.writerow(line)
+                    w_exp.writerow([row["id"], row["asinA"]])
+                    if row["asinB"] != row["asinA"]:
+                        w_exp.writerow([row["id"], row["asinB"]])
+                    w_has.writerow([row["id"], row["relation"]])
+                n += len(batch)
+                batch.clear()
+
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= chunk:
+                    flush()
+            flush()
+        self.counts["intentions"] = n
+        self.args += [f"--nodes=Intention={self.folder / 'intentions.csv'}",
+                      f"--relationships=EXPLAINS={self.folder / 'explains.csv'}",
+                      f"--relationships=HAS_RELATION={self.folder / 'has_relation.csv'}"]
+        return n
+
+    def relations(self) -> int:
+        """The 20 Relation nodes (apply_schema would add them, but HAS_RELATION needs them now)."""
+        n = self._write("relations", ["name:ID(Relation)", "template:string", "paperAccepted:int", "ord:int"],
+                        ([r.name, r.template, str(r.paper_accepted), str(i)] for i, r in enumerate(RELATIONS)))
+        self.args.append(f"--nodes=Relation={self.folder / 'relations.csv'}")
+        return n
+
+
+def _check_types(types: dict[str, str]) -> None:
+    bad = {k: v for k, v in types.items() if v not in TYPES}
+    if bad:
+        raise MindError(f"bulk import: unsupported property types {bad} (use one of {sorted(TYPES)})")
+
+
+def run_import(settings: Settings, files: BulkFiles) -> str:
+    """neo4j-admin database import full into the local server's database (the server stopped)."""
+    local = LocalNeo4j(settings)
+    java, lib = local.java(), local.ensure_jars()
+    local.write_conf()
+    cmd = [java, f"-Xmx{settings.neo4j_heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
+           settings.neo4j_database,  # before --nodes, whose file lists would take it as a file
+           "--overwrite-destination=true", "--multiline-fields=true", f"--array-delimiter={ARRAY_DELIMITER_ARG}", "--id-type=string",
+           "--skip-duplicate-nodes=false", "--bad-tolerance=0", f"--report-file={files.folder / 'import.report'}",
+           f"--threads={os.cpu_count() or 2}", *files.args]
+    env = dict(os.environ, NEO4J_HOME=str(local.home), NEO4J_CONF=str(local.conf_dir))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=local.home)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        reason = next((line for line in lines if "rror" in line or "xception" in line), lines[-1] if lines else "?")
+        raise MindError(f"neo4j-admin import failed: {reason.strip()[:300]}")
+    return proc.stdout
+
+
+def load(settings: Settings, files: BulkFiles, dimensions: int, wipe: bool = False,
+         index_timeout: int = 7200) -> dict:
+    """Replace the local server's database with the CSVs, then build the schema and vector indexes.
+
+    Only for the server `mind db start` manages (the importer writes its store files). A database
+    that holds products or intentions is replaced only with `wipe=True`.
+    """
+    if not settings.uses_local_server:
+        raise MindError("the bulk import writes the local server's store: unset NEO4J_URI (or point it at "
+                        "the `mind db start` server); load a remote server with the incremental commands")
+    local = LocalNeo4j(settings)
+    timings: dict[str, float] = {}
+    if local.status().running:
+        with make_driver(settings) as driver:
+            present = count_nodes(driver, settings.neo4j_database, "Product") + \
+                count_nodes(driver, settings.neo4j_database, "Intention")
+        if present and not wipe:
+            raise MindError(f"database {settings.neo4j_database!r} holds {present} products/intentions; "
+                            "the bulk import replaces the whole database (pass wipe to allow it)")
+        local.stop()
+    t0 = time.perf_counter()
+    run_import(settings, files)
+    timings["import_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    local.start()
+    timings["start_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    with make_driver(settings) as driver:
+        schema = apply_schema(driver, settings.neo4j_database, dimensions, await_seconds=0)
+        with driver.session(database=settings.neo4j_database) as session:
+            session.execute_write(await_indexes, index_timeout)
+    timings["indexes_s"] = time.perf_counter() - t2
+    return {"counts": dict(files.counts), "schema": schema, **{k: round(v, 1) for k, v in timings.items()}}
