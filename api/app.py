@@ -25,7 +25,6 @@ from graph.aio import AsyncGraph, make_async_driver
 from mindkb.settings import Settings, get_settings
 
 
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 

@@ -128,7 +128,7 @@ async def time_cypher(settings, vectors: list[list[float]], n: int) -> list[floa
     return out
 
 
-def time_graphrag(settings, n: int) -> list[float]:
+def time_graphrag(settings, n: int, texts: list[str] | None = None) -> list[float]:
     """The peer a user would otherwise pick: neo4j-graphrag's VectorRetriever over the same index,
     with the same MiniLM (sentence-transformers on torch, one thread like the API), unseen texts."""
     torch.set_num_threads(max(1, settings.api_torch_threads))
@@ -139,7 +139,8 @@ def time_graphrag(settings, n: int) -> list[float]:
                                     neo4j_database=settings.neo4j_database)
         for i in range(n + 3):
             t0 = time.perf_counter()
-            retriever.search(query_text=f"{TEXTS[i % len(TEXTS)]} {i}", top_k=10)
+            text = texts[i % len(texts)] if texts else f"{TEXTS[i % len(TEXTS)]} {i}"
+            retriever.search(query_text=text, top_k=10)
             if i >= 3:
                 out.append((time.perf_counter() - t0) * 1000)
     return out

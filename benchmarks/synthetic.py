@@ -25,8 +25,8 @@ def sentence(rng: random.Random, relation_template: str) -> str:
     return f"{relation_template} {a} and {b} on a {c} day".strip()
 
 
-def prepare_empty(driver, database: str, wipe: bool) -> None:
-    """Empty the database for a benchmark; one holding data is only wiped with `wipe=True`.
+def refuse_loaded(driver, database: str, wipe: bool) -> int:
+    """The products and intentions present; refuses (SystemExit) when some are and not `wipe`.
 
     So a benchmark pointed at a real knowledge base by mistake refuses instead of deleting it.
     """
@@ -34,7 +34,12 @@ def prepare_empty(driver, database: str, wipe: bool) -> None:
     if present and not wipe:
         raise SystemExit(f"benchmark: database {database!r} holds {present} products/intentions and the "
                          "benchmark would delete them; use a scratch database or pass --wipe")
-    if present:
+    return present
+
+
+def prepare_empty(driver, database: str, wipe: bool) -> None:
+    """Empty the database for a benchmark; one holding data is only wiped with `wipe=True`."""
+    if refuse_loaded(driver, database, wipe):
         delete_everything(driver, database)
     # Fresh vector indexes: apply_schema then creates them with the configured HNSW settings, and a
     # load starts from an empty index rather than one full of deleted entries.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
@@ -22,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.driver import make_driver
 from graph.localdb import ADMIN_TOOL, LocalNeo4j
@@ -54,9 +57,11 @@ def _cell(value, kind: str) -> str:
 
 
 def _vector_cells(vectors: np.ndarray) -> list[str]:
-    """float32 lists as text: 9 significant digits give back the same float32."""
-    fmt = ARRAY_DELIMITER.join(["%.9g"] * vectors.shape[1])
-    return [fmt % tuple(row) for row in vectors.astype(np.float32)]
+    """float32 lists as text, each number the shortest that reads back as the same float32
+    (Arrow's vectorised cast: about twice as fast as Python formatting at 1.26M x 384)."""
+    flat = pc.cast(pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel()), pa.string())
+    offsets = pa.array(np.arange(0, len(flat) + 1, vectors.shape[1], dtype=np.int32))
+    return pc.binary_join(pa.ListArray.from_arrays(offsets, flat), ARRAY_DELIMITER).to_pylist()
 
 
 @dataclass
@@ -183,7 +188,7 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
     local = LocalNeo4j(settings)
     java, lib = local.java(), local.ensure_jars()
     local.write_conf()
-    cmd = [java, f"-Xmx{settings.neo4j_heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
+    cmd = [java, f"-Xmx{settings.neo4j_heap}", *local.jvm_options(), "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
            settings.neo4j_database,  # before --nodes, whose file lists would take it as a file
            "--overwrite-destination=true", "--multiline-fields=true", f"--array-delimiter={ARRAY_DELIMITER_ARG}", "--id-type=string",
            "--skip-duplicate-nodes=false", "--bad-tolerance=0", f"--report-file={files.folder / 'import.report'}",
@@ -191,9 +196,14 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
     env = dict(os.environ, NEO4J_HOME=str(local.home), NEO4J_CONF=str(local.conf_dir))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=local.home)
     if proc.returncode != 0:
-        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-        reason = next((line for line in lines if "rror" in line or "xception" in line), lines[-1] if lines else "?")
-        raise MindError(f"neo4j-admin import failed: {reason.strip()[:300]}")
+        # A half-written store would keep the server from starting: it starts empty instead.
+        for folder in ("databases", "transactions"):
+            shutil.rmtree(local.home / "data" / folder / settings.neo4j_database, ignore_errors=True)
+        lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines()
+                 if line.strip() and not line.startswith("WARNING")]
+        at = next((i for i, line in enumerate(lines) if "rror" in line or "xception" in line), len(lines) - 1)
+        reason = " ".join(lines[max(at, 0):at + 2]) or "no output"
+        raise MindError(f"neo4j-admin import failed (the database is left empty): {reason[:400]}")
     return proc.stdout
 
 

@@ -169,6 +169,10 @@ class LocalNeo4j:
         (lib / COMPLETE_MARKER).write_text(self.settings.neo4j_version)
         return lib
 
+    def jvm_options(self) -> list[str]:
+        """For the server and the admin tool alike."""
+        return JVM_OPTIONS + (CALENDAR_JVM_OPTIONS if calendar_version(self.settings.neo4j_version) else [])
+
     def entry_point(self, lib: Path) -> str:
         """The server's main class, as the version's own jar names it (it changed in 2025.x)."""
         jar = lib / f"neo4j-{self.settings.neo4j_version}.jar"
@@ -288,9 +292,8 @@ class LocalNeo4j:
         self.write_conf()
         self._ensure_password(java, lib)
         heap = self.settings.neo4j_heap
-        extra = CALENDAR_JVM_OPTIONS if calendar_version(self.settings.neo4j_version) else []
         cmd = [
-            java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, *extra,
+            java, f"-Xms{heap}", f"-Xmx{heap}", *self.jvm_options(),
             "-cp", f"{lib}/*", self.entry_point(lib),
             f"--home-dir={self.home}", f"--config-dir={self.conf_dir}",
         ]

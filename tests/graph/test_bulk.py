@@ -136,6 +136,17 @@ def test_bulk_load_never_replaces_a_loaded_database_by_accident(second_server, k
         bulk.load(second_server, files, kb["dims"])
     with pytest.raises(MindError, match="holds .* products/intentions"):
         bulk.load(second_server, files, kb["dims"])
+    # A failed import (a co-buy naming no product) leaves an empty database that starts, not a broken one.
+    broken = bulk.BulkFiles(tmp_path / "broken")
+    broken.relations()
+    broken.products(kb["products"][:2], PRODUCT_TYPES)
+    broken.co_buys([("B000000000", "B999999999")], "amazon")
+    with pytest.raises(MindError, match="import failed .*left empty"):
+        bulk.load(second_server, broken, kb["dims"], wipe=True)
+    LocalNeo4j(second_server).start()
+    with make_driver(second_server) as driver:
+        records, _, _ = driver.execute_query("MATCH (n) RETURN count(n) AS n", database_=second_server.neo4j_database)
+    assert records[0]["n"] == 0
     remote = second_server.model_copy(update={"neo4j_uri": "bolt://db.example.com:7687"})
     with pytest.raises(MindError, match="local server's store"):
         bulk.load(remote, files, kb["dims"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 
