@@ -35,10 +35,12 @@ async def recommend(
     graph: AsyncGraph, settings: Settings, embedding: list[float], k: int,
     context: str | None, candidates: list[str] | None,
     exclude_intentions: frozenset[str] = frozenset(), exclude_pairs: frozenset[tuple[str, str]] = frozenset(),
-    sources: list[str] | None = None,
+    sources: list[str] | None = None, unknown_context_ok: bool = False,
 ) -> list[Candidate]:
     """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order), and `sources`
-    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`. One round trip."""
+    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`, whose questions'
+    products need not be in the graph (`unknown_context_ok`: no complements instead of an error).
+    One round trip."""
     withheld = sorted({b if a == context else a for a, b in exclude_pairs if context in (a, b)})
     facts = await graph.read(
         queries.recommendation_facts, embedding,
@@ -55,7 +57,7 @@ async def recommend(
             intention_score.setdefault(asin, s)
             if len(evidence.setdefault(asin, [])) < EVIDENCE_PER_PRODUCT:
                 evidence[asin].append({"score": row["score"], "i": row["i"]})
-    if context is not None and not facts["contextKnown"]:
+    if context is not None and not facts["contextKnown"] and not unknown_context_ok:
         raise UnknownContext(context)
     direct, indirect = set(facts["direct"]), set(facts["indirect"])
 
