@@ -236,7 +236,7 @@ class LocalNeo4j:
             raise MindError("NEO4J_PASSWORD must have at least 8 characters for a new local server")
         env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
         proc = subprocess.run(
-            [java, "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password", password],
+            [java, "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password", "--", password],  # "-..." is no option
             capture_output=True, text=True, env=env,
         )
         if proc.returncode != 0:

@@ -47,8 +47,11 @@ def _stale_settings(index_config: dict) -> dict:
 
     `CREATE ... IF NOT EXISTS` keeps an index created under older settings (an int8-quantized
     index found this way had been serving a benchmark that assumed float32)."""
-    return {key: index_config.get(option) for key, option in _CONFIG_KEYS.items()
-            if option in index_config and index_config[option] != VECTOR_INDEX_CONFIG[key]}
+    config = dict(index_config)
+    if "vector.quantization.type" in config:  # calendar versions name the kind ("NONE", ...) instead
+        config.setdefault(_CONFIG_KEYS["quantization"], config["vector.quantization.type"] != "NONE")
+    return {key: config.get(option) for key, option in _CONFIG_KEYS.items()
+            if option in config and config[option] != VECTOR_INDEX_CONFIG[key]}
 
 
 def drop_vector_index(tx: ManagedTransaction, name: str) -> None:

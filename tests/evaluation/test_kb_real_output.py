@@ -7,7 +7,11 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from mindkb.ids import pair_key
+from tests.conftest import reset_graph
+from tests.support.cli import run_cli
 from tests.support.paths import shared_file
 
 MIND_ROWS = 240  # a pair-grouped head of the real file: enough pairs, a short embed
@@ -37,16 +41,19 @@ def _write(path, questions: list[dict]):
     return path
 
 
-def _kb_graph(cli, tmp_path):
-    path, records = _mind_head(tmp_path)
-    r = cli("import", "intentions", str(path), "--format", "mind-csv", "--json")
+@pytest.fixture(scope="module")
+def mind_records(driver, settings, tmp_path_factory):
+    """The head of the real file imported and embedded once for the module; the last test adds to it."""
+    reset_graph(driver, settings)
+    path, records = _mind_head(tmp_path_factory.mktemp("mind-head"))
+    r = run_cli("import", "intentions", str(path), "--format", "mind-csv", "--json")
     assert r.returncode == 0 and r.summary["quarantined"] == 0, r.stderr
-    assert cli("embed", "--json").returncode == 0
+    assert run_cli("embed", "--json").returncode == 0
     return records
 
 
-def test_task2_on_products_the_graph_lacks_answers_all_and_keeps_up_with_embedding(empty_graph, cli, tmp_path):
-    records = _kb_graph(cli, tmp_path)
+def test_task2_on_products_the_graph_lacks_answers_all_and_keeps_up_with_embedding(mind_records, cli, tmp_path):
+    records = mind_records
     known = {a for r in records for a in (r["id_a"], r["id_b"])}
     foreign = [q for q in _questions(2) if q["item_a_id"] not in known and q["item_b_id"] not in known][:60]
     data = _write(tmp_path / "foreign.jsonl", foreign)
@@ -61,8 +68,8 @@ def test_task2_on_products_the_graph_lacks_answers_all_and_keeps_up_with_embeddi
     assert s["covered"] == 0 and s["accuracy_covered"] is None
 
 
-def test_sources_and_covered_on_the_questions_the_mind_output_knows(empty_graph, cli, tmp_path):
-    records = _kb_graph(cli, tmp_path)
+def test_sources_and_covered_on_the_questions_the_mind_output_knows(mind_records, cli, tmp_path):
+    records = mind_records
     pairs = {pair_key(r["id_a"], r["id_b"]) for r in records if r["Agreement"].lower().startswith("yes")}
     known = [q for q in _questions(2) if pair_key(q["item_a_id"], q["item_b_id"]) in pairs][:30]
     assert known, "the head of the MIND file shares pairs with IntentionQA"
@@ -85,9 +92,10 @@ def test_sources_and_covered_on_the_questions_the_mind_output_knows(empty_graph,
     assert bad.returncode == 2 and "--sources" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_task1_keeps_the_own_pairs_generated_facts_when_the_benchmark_is_imported_too(empty_graph, cli, tmp_path):
-    """The gold option is the own pair's IntentionQA fact: that fact goes, the pair's MIND facts stay."""
-    records = _kb_graph(cli, tmp_path)
+def test_task1_keeps_the_own_pairs_generated_facts_when_the_benchmark_is_imported_too(mind_records, cli, tmp_path):
+    """The gold option is the own pair's IntentionQA fact: that fact goes, the pair's MIND facts stay.
+    (Last in the module: it adds the benchmark's facts to the shared graph.)"""
+    records = mind_records
     pairs = {pair_key(r["id_a"], r["id_b"]) for r in records if r["Agreement"].lower().startswith("yes")}
     known = [q for q in _questions(1) if pair_key(q["item_a_id"], q["item_b_id"]) in pairs][:20]
     assert known
