@@ -33,7 +33,6 @@ from graph import queries
 from mindkb.measures import preserve_rate
 from mindkb.relations import RELATIONS, STATUSES
 from mindkb.settings import Settings
-from retrieval.recommend import UnknownContext
 from retrieval.recommend import recommend as recommend_products
 from retrieval.search import ACCEPTED, search
 
@@ -300,11 +299,11 @@ class Query:
         if context_asin is not None:
             _asin(context_asin, "contextAsin")
         embedding = await info.context.embed(intention)
-        try:
-            found = await recommend_products(info.context.graph, info.context.settings, embedding, k,
-                                            context_asin, list(candidates) if candidates is not None else None)
-        except UnknownContext:
-            raise UserError(f"unknown product contextAsin={context_asin!r}") from None
+        ranking = await recommend_products(info.context.graph, info.context.settings, embedding, k,
+                                           context_asin, list(candidates) if candidates is not None else None)
+        if not ranking.context_known:
+            raise UserError(f"unknown product contextAsin={context_asin!r}")
+        found = ranking.candidates
         info.context.loaders.prime_products([c.product for c in found])
         return [Recommendation(product=Product.of(c.product), score=c.score,
                                evidence=[_hit(e) for e in c.evidence]) for c in found]

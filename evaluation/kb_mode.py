@@ -205,8 +205,8 @@ class Recommender:
             embedding = encoder.encode([task2_text(q)])[0].tolist()
             ranked = self.loop.run_until_complete(recommend(
                 self.graph, self.kb_settings, embedding, len(by_asin), q.asin_a, sorted(by_asin),
-                exclude_intentions=exclusion.intention_ids, exclude_pairs=exclusion.pairs, sources=self.sources,
-                unknown_context_ok=True))
+                exclude_intentions=exclusion.intention_ids, exclude_pairs=exclusion.pairs,
+                sources=self.sources)).candidates  # item A may be a product the graph lacks
         stats.missing_products += len(letters) - len(ranked)
         known = 0
         for candidate in ranked:

@@ -47,11 +47,16 @@ def _stale_settings(index_config: dict) -> dict:
 
     `CREATE ... IF NOT EXISTS` keeps an index created under older settings (an int8-quantized
     index found this way had been serving a benchmark that assumed float32)."""
-    config = dict(index_config)
-    if "vector.quantization.type" in config:  # calendar versions name the kind ("NONE", ...) instead
-        config.setdefault(_CONFIG_KEYS["quantization"], config["vector.quantization.type"] != "NONE")
-    return {key: config.get(option) for key, option in _CONFIG_KEYS.items()
-            if option in config and config[option] != VECTOR_INDEX_CONFIG[key]}
+    have = {key: index_setting(index_config, key) for key in _CONFIG_KEYS}
+    return {key: v for key, v in have.items() if v is not None and v != VECTOR_INDEX_CONFIG[key]}
+
+
+def index_setting(index_config: dict, key: str):
+    """An existing index's HNSW setting under VECTOR_INDEX_CONFIG's key, None where the server
+    reports none; calendar versions report quantization as a kind (`vector.quantization.type`, "NONE")."""
+    if key == "quantization" and _CONFIG_KEYS[key] not in index_config and "vector.quantization.type" in index_config:
+        return index_config["vector.quantization.type"] != "NONE"
+    return index_config.get(_CONFIG_KEYS[key])
 
 
 def drop_vector_index(tx: ManagedTransaction, name: str) -> None:

@@ -20,10 +20,6 @@ EVIDENCE_PER_PRODUCT = 3
 SIMILAR_TO_CONTEXT = 10
 
 
-class UnknownContext(LookupError):
-    """The context asin names no product."""
-
-
 @dataclass
 class Candidate:
     product: dict
@@ -31,16 +27,24 @@ class Candidate:
     evidence: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class Ranking:
+    """Best `k` first; `context_known` says whether the context asin names a product (the API
+    refuses one that does not; the evaluation's questions may name products the graph lacks)."""
+
+    candidates: list[Candidate]
+    context_known: bool
+
+
 async def recommend(
     graph: AsyncGraph, settings: Settings, embedding: list[float], k: int,
     context: str | None, candidates: list[str] | None,
     exclude_intentions: frozenset[str] = frozenset(), exclude_pairs: frozenset[tuple[str, str]] = frozenset(),
-    sources: list[str] | None = None, unknown_context_ok: bool = False,
-) -> list[Candidate]:
+    sources: list[str] | None = None,
+) -> Ranking:
     """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order), and `sources`
-    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`, whose questions'
-    products need not be in the graph (`unknown_context_ok`: no complements instead of an error).
-    One round trip."""
+    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`. One round trip;
+    an unknown context adds no complements."""
     withheld = sorted({b if a == context else a for a, b in exclude_pairs if context in (a, b)})
     facts = await graph.read(
         queries.recommendation_facts, embedding,
@@ -57,8 +61,6 @@ async def recommend(
             intention_score.setdefault(asin, s)
             if len(evidence.setdefault(asin, [])) < EVIDENCE_PER_PRODUCT:
                 evidence[asin].append({"score": row["score"], "i": row["i"]})
-    if context is not None and not facts["contextKnown"] and not unknown_context_ok:
-        raise UnknownContext(context)
     direct, indirect = set(facts["direct"]), set(facts["indirect"])
 
     out = []
@@ -70,4 +72,4 @@ async def recommend(
                  + settings.recommend_weight_complement * complement)
         out.append(Candidate(row["p"], round(score, 6), evidence.get(asin, [])))
     out.sort(key=lambda c: (-c.score, c.product["asin"]))
-    return out[:k]
+    return Ranking(out[:k], context is None or facts["contextKnown"])

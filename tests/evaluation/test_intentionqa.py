@@ -180,8 +180,8 @@ def test_kb_mode_task2_through_recommend(empty_graph, settings, cli, tmp_path):
     async def scores(exclude):
         drv = make_async_driver(settings)
         try:
-            ranked = await recommend(AsyncGraph(drv, settings.neo4j_database), settings, vec, 4, q.asin_a,
-                                     [q.asin_b], exclude_pairs=exclude)
+            ranked = (await recommend(AsyncGraph(drv, settings.neo4j_database), settings, vec, 4, q.asin_a,
+                                      [q.asin_b], exclude_pairs=exclude)).candidates
         finally:
             await drv.close()
         return ranked[0].score

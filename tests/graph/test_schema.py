@@ -115,7 +115,13 @@ def test_intentions_get_relation_label_edges_and_stable_ids(empty_graph, setting
 
 def test_stale_vector_index_settings_are_reported(empty_graph, settings, capsys):
     """An index created under other HNSW settings is kept (rebuilding is the user's call) but named."""
-    from graph.schema import INTENTION_VECTOR_INDEX, VECTOR_INDEX_CONFIG, drop_vector_index, vector_indexes
+    from graph.schema import (
+        INTENTION_VECTOR_INDEX,
+        VECTOR_INDEX_CONFIG,
+        drop_vector_index,
+        index_setting,
+        vector_indexes,
+    )
 
     db = settings.neo4j_database
     dims = embedding_dimensions(settings.embedding_model)
@@ -137,8 +143,7 @@ def test_stale_vector_index_settings_are_reported(empty_graph, settings, capsys)
         apply_schema(empty_graph, db, dims)
     with empty_graph.session(database=db) as session:
         config = session.execute_read(vector_indexes)[INTENTION_VECTOR_INDEX]["options"]["indexConfig"]
-    # 5.x: `vector.quantization.enabled`; calendar versions: `vector.quantization.type` ("NONE" when off)
-    quantized = config.get("vector.quantization.enabled", config.get("vector.quantization.type", "NONE") != "NONE")
+    quantized = index_setting(config, "quantization")  # either version's option name
     assert quantized is VECTOR_INDEX_CONFIG["quantization"]
     capsys.readouterr()
     apply_schema(empty_graph, db, dims)
