@@ -3,7 +3,9 @@
 Each version gets a local server of its own (its own home and ports under --base), loaded by the
 bulk path and measured by benchmarks/paper_scale.py with the same seed, texts and options; the
 server is stopped before the next one starts, so the two never share the machine. Prints one JSON
-object: each version's figures and the second's over the first's (ratios).
+object: each version's figures and the second's over the first's (ratios). One version alone runs
+the benchmark on a fresh local server of its own (settings such as MIND_NEO4J_VECTOR_POPULATION_BUFFER_MB
+apply to it).
 
   python -m benchmarks.neo4j_versions --json --versions 5.26.30,2026.08.1 --scale 1.0 -- --clients 1,32
 """
@@ -66,7 +68,7 @@ def ratios(a: dict, b: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--versions", default="5.26.30,2026.08.1", help="two Neo4j versions, comma-separated")
+    ap.add_argument("--versions", default="5.26.30,2026.08.1", help="one or two Neo4j versions, comma-separated")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--base", type=Path, default=Path("/tmp/mind-neo4j-versions"),
                     help="homes of the servers and the bulk CSVs (scratch: wiped by the load)")
@@ -74,14 +76,15 @@ def main() -> None:
     ap.add_argument("extra", nargs="*", help="after --: options passed to benchmarks.paper_scale")
     args = ap.parse_args()
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
-    if len(versions) != 2:
-        raise SystemExit("--versions takes two versions, e.g. 5.26.30,2026.08.1")
+    if len(versions) not in (1, 2):
+        raise SystemExit("--versions takes one or two versions, e.g. 5.26.30,2026.08.1")
     results = {}
     for version in versions:
         print(f"--- Neo4j {version}", file=sys.stderr)
         results[version] = run(version, args.base, args.scale, args.extra)
-    out = {"benchmark": "neo4j_versions", "scale": args.scale, "versions": versions, "results": results,
-           f"{versions[1]}_over_{versions[0]}": ratios(results[versions[0]], results[versions[1]])}
+    out = {"benchmark": "neo4j_versions", "scale": args.scale, "versions": versions, "results": results}
+    if len(versions) == 2:
+        out[f"{versions[1]}_over_{versions[0]}"] = ratios(results[versions[0]], results[versions[1]])
     print(json.dumps(out) if args.json else json.dumps(out, indent=2))
 
 

@@ -214,6 +214,8 @@ class LocalNeo4j:
                 "db.tx_log.rotation.retention_policy=2 days",
                 # Vector indexes: fewer, larger Lucene segments (see Settings.neo4j_vector_merge_factor).
                 f"internal.dbms.index.vector.standard_merge_factor={s.neo4j_vector_merge_factor}",
+                *([f"internal.dbms.index.vector.population_ram_buffer_size={s.neo4j_vector_population_buffer_mb:g}"]
+                  if s.neo4j_vector_population_buffer_mb else []),
                 "",
             ]
         )

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     # transaction and searches every segment per query; its default (50) left a bulk-loaded index
     # of 1.26M vectors in ~160 segments (raw query 55 ms), 10 merges them down as the load goes.
     neo4j_vector_merge_factor: int = Field(10, ge=2, le=1000)
+    # Lucene RAM buffer (MB) while a vector index is built over stored vectors (after the bulk
+    # import). Unset: Neo4j's own (1 MB on 5.26), which flushes many small HNSW segments: the
+    # fastest build, but a query searches every segment. Larger: fewer, larger segments, a slower
+    # build and faster queries (BENCHMARKS.md, "Vector index population").
+    neo4j_vector_population_buffer_mb: float | None = Field(None, gt=0, le=1900)
     neo4j_start_timeout: float = Field(180.0)
 
     # Logging threshold of the `mind` command's stderr lines (DEBUG, INFO, WARNING, ERROR).

@@ -155,3 +155,13 @@ def test_bulk_load_never_replaces_a_loaded_database_by_accident(second_server, k
         bad.intentions([{**kb["intentions"][0], "relation": "Nope"}], INTENTION_TYPES)
     with pytest.raises(MindError, match="unsupported property types"):
         bad.products(kb["products"], {"title": "text"})
+
+
+def test_bulk_files_refuse_rows_and_vectors_that_do_not_pair_up(kb, tmp_path):
+    files = bulk.BulkFiles(tmp_path / "csv")
+    with pytest.raises(MindError, match="300 rows but 301 vectors"):
+        files.intentions(iter(kb["intentions"]), INTENTION_TYPES, np.vstack([kb["ivecs"], kb["ivecs"][:1]]), MODEL)
+    with pytest.raises(MindError, match="more rows than vectors"):
+        files.intentions(iter(kb["intentions"]), INTENTION_TYPES, kb["ivecs"][:299], MODEL, chunk=64)
+    with pytest.raises(MindError, match="2-d array"):
+        files.products(kb["products"], PRODUCT_TYPES, kb["pvecs"][0], MODEL)

@@ -141,7 +141,8 @@ def test_second_server_on_other_ports_starts_and_stops(tmp_path):
             ports.append(sock.getsockname()[1])
     env = {"MIND_NEO4J_HOME": str(tmp_path / "neo4j"), "MIND_NEO4J_BOLT_PORT": str(ports[0]),
            "MIND_NEO4J_HTTP_PORT": str(ports[1]), "MIND_NEO4J_HEAP": "512m", "MIND_NEO4J_PAGECACHE": "128m",
-           "MIND_NEO4J_VECTOR_MERGE_FACTOR": "7", "NEO4J_URI": f"bolt://localhost:{ports[0]}",
+           "MIND_NEO4J_VECTOR_MERGE_FACTOR": "7", "MIND_NEO4J_VECTOR_POPULATION_BUFFER_MB": "24",
+           "NEO4J_URI": f"bolt://localhost:{ports[0]}",
            # a password the admin tool would read as an option without `--` (token_urlsafe makes such)
            "NEO4J_PASSWORD": "-dash-first-Pw9"}
     settings = Settings(**env)
@@ -149,10 +150,11 @@ def test_second_server_on_other_ports_starts_and_stops(tmp_path):
     try:
         status = local.start()
         assert status.running and status.managed and not status.reused
-        # The server started with the vector-index merge factor from the settings (a setting Neo4j
-        # rejects at start-up if misspelt, as its config validation is strict).
+        # The server started with the vector-index settings (settings Neo4j rejects at start-up if
+        # misspelt, as its config validation is strict).
         conf = (tmp_path / "neo4j" / "conf" / "neo4j.conf").read_text().splitlines()
         assert "internal.dbms.index.vector.standard_merge_factor=7" in conf
+        assert "internal.dbms.index.vector.population_ram_buffer_size=24" in conf
         pw_file = settings.local_password_file
         assert oct(pw_file.stat().st_mode & 0o777) == "0o600"
         from graph.driver import make_driver
