@@ -13,8 +13,10 @@ The actors run the in-process engine's own loop, statements and leases, so its g
   transaction that releases it;
 - the actors claim with the driver's lease owner (host:pid:nonce). Partitions do not overlap, so two
   actors never hold one unit, and a partition retried after a lost actor takes back its own leases;
-- a killed driver takes its job's actors with it (Ray ends a job whose driver is gone); the next run
-  on its host frees its leases at once, as for a killed in-process worker (elsewhere they expire);
+- a killed driver takes its job's actors with it (Ray ends a job whose driver is gone, a few seconds
+  later; meanwhile the actors on the driver's host claim nothing more once its process is gone, and
+  commit only the batch in hand); the next run on its host frees its leases at once, as for a
+  killed in-process worker (elsewhere they expire);
 - plain `mind generate` workers have owners of their own, so they and a Ray job share a database as
   two workers do;
 - a lease is taken just before its batch is generated, so it does not age while work queues up.
@@ -159,7 +161,7 @@ class ClaimRows(_Worker):
             span = _span(after, upto, budget)
             stage.budget = remaining = span.budget
             claimed: list = []
-            while remaining is None or remaining > 0:
+            while (remaining is None or remaining > 0) and not stage.owner_gone():
                 want = stage.opt.batch_size if remaining is None else min(stage.opt.batch_size, remaining)
                 seen, units = stage.claim(claimed, want, span)
                 if not seen:

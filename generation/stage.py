@@ -250,6 +250,15 @@ class Stage(ABC):
         dead = [o for o in self.db.read(q.live_lease_owners) if _dead_local_owner(o, host)]
         return self.db.write(q.drop_leases, dead) if dead else 0
 
+    def owner_gone(self) -> bool:
+        """Whether the process our leases name has ended on this host: Ray actors claim under their
+        driver's owner, and once a killed driver's next run has freed its leases, an actor that
+        claimed on under that owner (Ray ends the job a while later) would leave leases nobody frees."""
+        if _dead_local_owner(self.opt.owner, socket.gethostname()):
+            log.warning("%s: lease owner %s has ended: no more claims", self.name, self.opt.owner)
+            return True
+        return False
+
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> StageResult:
         """All of the stage's missing work (up to --limit units), here."""
@@ -272,7 +281,7 @@ class Stage(ABC):
         exclude: list = []
         self.budget = remaining = span.budget
         idle = 0
-        while remaining is None or remaining > 0:
+        while (remaining is None or remaining > 0) and not self.owner_gone():
             want = self.opt.batch_size if remaining is None else min(self.opt.batch_size, remaining)
             seen, units = self.claim(exclude, want, span)
             if not seen:

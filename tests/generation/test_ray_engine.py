@@ -94,7 +94,7 @@ def test_driver_killed_mid_stage_then_rerun_leaves_one_result_per_unit(driver, s
     proc = start_mind(*args, env=env, log=tmp_path / "killed.log")
     count = lambda: rows(driver, db, "MATCH (i:Intention) RETURN count(i) AS n")[0]["n"]  # noqa: E731
     assert kill_when(proc, lambda: count() >= 2, timeout=240), "the driver finished before it could be killed"
-    before = count()
+    before = _settled(count)  # its actors commit the batches in hand, then claim no more
     assert 2 <= before < units
     rerun = start_mind(*args, env=env, log=tmp_path / "rerun.log")
     deadline = time.monotonic() + 120  # the plain worker joins once the Ray job is committing
@@ -114,6 +114,18 @@ def test_driver_killed_mid_stage_then_rerun_leaves_one_result_per_unit(driver, s
     left = rows(driver, db, "MATCH ()-[c:CO_BUY]->() WHERE c.intentLeaseOwner IS NOT NULL RETURN count(c) AS n "
                 "UNION ALL MATCH (i:Intention) WHERE i.filterLeaseOwner IS NOT NULL RETURN count(i) AS n")
     assert [r["n"] for r in left] == [0, 0]
+
+
+def _settled(count, quiet: float = 3.0, timeout: float = 60.0) -> int:
+    """`count()` once it has held for `quiet` seconds."""
+    value, since, deadline = count(), time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, "the killed driver's actors kept committing"
+        time.sleep(0.2)
+        now = count()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
 
 
 def _done(log: str) -> dict:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -105,6 +109,25 @@ def test_units_of_a_dead_worker_are_taken_over_after_expiry(empty_graph, setting
     assert write(empty_graph, db, q.write_features, [{"asin": "P000", "features": "stale", "raw": "stale"}],
                  "dead-worker", {"model": "m", "promptVersion": "v", "seed": 0, "decoding": "{}"}) == []
     assert rows(empty_graph, db, "MATCH (p:Product {asin: 'P000'}) RETURN p.features AS f")[0]["f"] != "stale"
+
+
+def test_a_loop_whose_lease_owner_has_ended_claims_nothing(empty_graph, settings, backend, tmp_path):
+    """A Ray actor of a killed driver runs the loop under the driver's owner: it stops claiming."""
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path, n=3, pairs=[])
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    orphan = FeatureStage(empty_graph, db, backend, options(owner=f"{socket.gethostname()}:{ended.pid}:0000dead"))
+    result = StageResult("features")
+    orphan.loop(result, Span("", None))
+    assert result.done == 0
+    assert rows(empty_graph, db, "MATCH (p:Product) WHERE p.featuresLeaseOwner IS NOT NULL OR p.features "
+                "IS NOT NULL RETURN count(p) AS n")[0]["n"] == 0
+    # The same loop under a live owner (this process) does the work.
+    live = FeatureStage(empty_graph, db, backend, options(owner=f"{socket.gethostname()}:{os.getpid()}:0000live"))
+    result = StageResult("features")
+    live.loop(result, Span("", None))
+    assert result.done == 3
 
 
 def test_partitions_cover_the_work_and_keep_the_limit(empty_graph, settings, backend, tmp_path):
