@@ -81,6 +81,16 @@ class _Cells:
         return pa.chunked_array([f.result() for f in self._parts], type=pa.string())
 
 
+def _add_props(columns: dict[str, object], batch: list[dict], cols: Sequence[str], types: dict[str, str],
+               cells: _Cells | None, model: str | None) -> None:
+    """A chunk's property columns, then its vector and model columns when it has vectors."""
+    for c in cols:
+        columns[c] = pa.array([_cell(row["props"].get(c), types[c]) for row in batch], pa.string())
+    if cells is not None:
+        columns["embedding"] = cells.result()
+        columns["embeddingModel"] = [model] * len(batch)
+
+
 # Strings quoted (quotes doubled), nulls as empty unquoted fields; the header is written apart.
 _ROWS = pacsv.WriteOptions(include_header=False, batch_size=4096)
 
@@ -165,11 +175,7 @@ class BulkFiles:
             _header(fh, header)
             for batch, cells in self._chunks(rows, vectors, chunk, "products"):
                 columns: dict[str, object] = {"asin": [row["asin"] for row in batch]}
-                for c in cols:
-                    columns[c] = pa.array([_cell(row["props"].get(c), types[c]) for row in batch], pa.string())
-                if cells is not None:
-                    columns["embedding"] = cells.result()
-                    columns["embeddingModel"] = [model] * len(batch)
+                _add_props(columns, batch, cols, types, cells, model)
                 _append(fh, columns)
                 n += len(batch)
         self.counts["products"] = n
@@ -213,11 +219,7 @@ class BulkFiles:
                 columns: dict[str, object] = {
                     "id": ids, "labels": [labels[r] for r in relation], "relation": relation,
                     "asinA": a, "asinB": b, "createdAt": [self.created_at] * len(batch)}
-                for c in cols:
-                    columns[c] = pa.array([_cell(row["props"].get(c), types[c]) for row in batch], pa.string())
-                if cells is not None:
-                    columns["embedding"] = cells.result()
-                    columns["embeddingModel"] = [model] * len(batch)
+                _add_props(columns, batch, cols, types, cells, model)
                 _append(nodes, columns)
                 other = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
                 _append(explains, {"start": ids + [ids[i] for i in other], "end": a + [b[i] for i in other]})
