@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, database
+from cli.common import JsonOption, choice, database
 from ingest.catalog import CatalogOptions, check_options, ingest_catalog
 from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
 from ingest.pairs import ingest_pairs, open_pair_tables
@@ -63,7 +63,7 @@ def pairs(
 @import_app.command("intentions")
 def intentions(
     path: Path = typer.Argument(..., help="The file to import."),
-    fmt: str = typer.Option(..., "--format", help="mind-csv | intentionqa | jsonl"),
+    fmt: str = typer.Option(..., "--format", click_type=choice(*FORMATS), help="The file's layout."),
     with_assertions: bool = typer.Option(
         False, "--with-assertions",
         help="mind-csv: also import each row's `tail` (FolkScope's assertion, not model output) as source "
