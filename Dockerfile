@@ -22,7 +22,11 @@ COPY evaluation ./evaluation
 COPY cli ./cli
 COPY --from=graphiql /build/api/static/graphiql ./api/static/graphiql
 RUN pip install --no-cache-dir -c requirements.lock .
-ENV MIND_DATA_DIR=/data MIND_CACHE_DIR=/cache
+# No secret is baked in: NEO4J_PASSWORD and MIND_API_KEY come from the environment at run time
+# (without a key the API is read-only). Inside a container the API must listen on the container's
+# own interface for a published port to reach it, so MIND_API_HOST is 0.0.0.0 here only; which host
+# addresses reach it is decided where the port is published (docker-compose.yml: 127.0.0.1).
+ENV MIND_DATA_DIR=/data MIND_CACHE_DIR=/cache MIND_API_HOST=0.0.0.0
 VOLUME ["/data", "/cache"]
 EXPOSE 8000
-CMD ["mind", "serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["mind", "serve", "--port", "8000"]

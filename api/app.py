@@ -1,5 +1,8 @@
 """The FastAPI application: GraphQL (GraphiQL in a browser, from local files) at /graphql and GET /healthz.
 
+In front of GraphQL, outermost first: security headers on every answer (api/headers.py), CORS
+when configured, and the guard that refuses oversized bodies and documents (api/guard.py).
+
 The embedding model and the async Neo4j driver are created once, in the lifespan; every request
 gets its own loaders and round-trip counter around the shared driver.
 """
@@ -7,6 +10,7 @@ gets its own loaders and round-trip counter around the shared driver.
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -14,19 +18,31 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from api.context import Context
+from api.errors import quiet_driver_retries
 from api.graphiql import LocalGraphiQLRouter, mount_graphiql_assets
 from api.guard import GraphQLBodyGuard
+from api.headers import SecurityHeaders
 from api.health import TIMEOUT_S as HEALTH_TIMEOUT_S
 from api.health import HealthCheck
+from api.keys import KeyCheck, audit_log
 from api.loaders import Loaders
 from api.schema import build_schema
 from embedding.encoder import TextEncoder
 from graph.aio import AsyncGraph, make_async_driver
+from mindkb.logs import setup_logging
 from mindkb.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    """The app for `settings` (checked again: a copy with updates skips validation, and an empty key
+    must never open writes); BadInput, one line, when they are invalid."""
+    settings = (settings or get_settings()).validated()
+    keys = KeyCheck(settings.api_key, settings.api_key_failures_per_minute)
+    if not logging.getLogger().handlers:  # a worker process of `mind serve --workers N`
+        setup_logging(settings.log_level)
+    if audit_log.level == logging.NOTSET:
+        audit_log.setLevel(logging.INFO)  # audit lines are written whatever MIND_LOG_LEVEL hides
+    quiet_driver_retries()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -46,16 +62,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def get_context(request: Request) -> Context:
         graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, settings.api_db_timeout)
         return Context(graph=graph, loaders=Loaders(graph), encoder=request.app.state.encoder,
-                       settings=settings)
+                       settings=settings, keys=keys)
 
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
-    router = LocalGraphiQLRouter(build_schema(settings), context_getter=get_context, graphql_ide="graphiql")
+    app.state.keys = keys
+    app.state.schema = build_schema(settings)
+    router = LocalGraphiQLRouter(app.state.schema, context_getter=get_context,
+                                 graphql_ide="graphiql" if settings.api_graphiql else None)
     app.include_router(router, prefix="/graphql")
-    mount_graphiql_assets(app, "/graphql")
-    app.add_middleware(GraphQLBodyGuard, path="/graphql", max_bytes=settings.api_max_body_bytes)
+    if settings.api_graphiql:
+        mount_graphiql_assets(app, "/graphql")
+    app.add_middleware(GraphQLBodyGuard, path="/graphql", max_bytes=settings.api_max_body_bytes,
+                       max_query_bytes=settings.api_max_query_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Curator"])
+    app.add_middleware(SecurityHeaders)  # outermost: the guard's refusals carry the headers too
 
     app.state.health = HealthCheck(settings.api_health_ttl)
     ok = JSONResponse({"status": "ok", "database": "ok", "embeddingModel": settings.embedding_model}).body

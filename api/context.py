@@ -1,4 +1,4 @@
-"""Per-request context: the graph (with its round-trip counter), loaders, the text encoder, settings."""
+"""Per-request context: the graph (with its round-trip counter), loaders, the text encoder, settings, the key check."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from strawberry.fastapi import BaseContext
 
+from api.keys import KeyCheck
 from api.loaders import Loaders
 from embedding.encoder import TextEncoder
 from graph.aio import AsyncGraph
@@ -19,9 +20,16 @@ class Context(BaseContext):
     loaders: Loaders
     encoder: TextEncoder
     settings: Settings
+    keys: KeyCheck
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    @property
+    def client(self) -> str:
+        """The client's address (the key check's bucket and the audit line name it)."""
+        client = self.request.client if self.request is not None else None
+        return client.host if client is not None else "-"
 
     async def embed(self, text: str) -> list[float]:
         """The query's vector; encoding runs in a worker thread so the event loop stays free."""

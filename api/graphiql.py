@@ -4,6 +4,7 @@ strawberry's page loads React and GraphiQL from a public CDN, so without that ne
 `make install` fetches the same bundles from npm into api/static/graphiql/ (scripts/fetch_graphiql.py,
 pinned in graphiql_assets.json); this module serves them under /graphql/static/ and renders a page
 that points only there. Without the files, the page says so in one line; the API itself is unaffected.
+Its Content-Security-Policy (api/headers.py) allows no other origin and only its own inline script.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from strawberry.fastapi import GraphQLRouter
+
+from api.headers import page_policy
 
 MANIFEST = Path(__file__).with_name("graphiql_assets.json")
 # Module-level so a test can point it at an empty folder before `create_app`.
@@ -90,7 +93,8 @@ class LocalGraphiQLRouter(GraphQLRouter):
             return HTMLResponse(f"<!doctype html><title>MIND-KB GraphiQL</title><p>{MISSING.format(path=path)}</p>",
                                 status_code=503)
         static = path.rstrip("/") + STATIC_SUFFIX
-        return HTMLResponse(PAGE.replace("{static}", static))
+        page = PAGE.replace("{static}", static)
+        return HTMLResponse(page, headers={"Content-Security-Policy": page_policy(page)})
 
 
 class _Assets(StaticFiles):

@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import enum
-import hmac
-import re
 from typing import Optional
 
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -25,14 +23,17 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from api import annotations as votes
+from api import keys
 from api.context import Context
-from api.errors import UserError, should_mask
+from api.cost import query_cost
+from api.errors import MaskUnexpected, UserError, log_errors, should_mask
 from api.limits import BoundedDocument, token_limit_rule
 from api.loaders import PageKey
 from graph import queries
 from mindkb.measures import preserve_rate
 from mindkb.relations import RELATIONS, STATUSES
 from mindkb.settings import Settings
+from retrieval.recommend import EVIDENCE_PER_PRODUCT
 from retrieval.recommend import recommend as recommend_products
 from retrieval.search import ACCEPTED, search
 
@@ -321,23 +322,12 @@ class Query:
         return out
 
 
-_CURATOR = re.compile(r"^[\w .@-]{1,100}$")
-
-
-def _authorise(info: Info[Context, None]) -> str:
-    """Constant-time key check; returns who curates (X-Curator header, else 'api-key')."""
-    configured = info.context.settings.api_key
-    if configured is None:
-        raise UserError("writes are disabled: no API key is configured on the server (MIND_API_KEY)")
-    headers = info.context.request.headers
-    given = headers.get("x-api-key") or ""
-    auth = headers.get("authorization") or ""
-    if not given and auth.lower().startswith("bearer "):
-        given = auth[7:].strip()
-    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
-        raise UserError("missing or wrong API key (send it as X-API-Key or Authorization: Bearer)")
-    curator = headers.get("x-curator") or "api-key"
-    return curator if _CURATOR.match(curator) else "api-key"
+def _authorise(info: Info[Context, None]) -> tuple[str, str]:
+    """The key id and `curatedBy` of a write that carries the key (api/keys.py); KeyRefused otherwise."""
+    context = info.context
+    headers = context.request.headers
+    kid = context.keys.authorise(headers, context.client)
+    return kid, keys.curator(headers, kid)
 
 
 @strawberry.type
@@ -345,7 +335,7 @@ class Mutation:
     @strawberry.mutation(description="Overrule the filter: set an intention's status (needs the API key).")
     async def set_intention_status(self, info: Info[Context, None], id: strawberry.ID, status: Status,
                                    note: Optional[str] = None) -> Intention:
-        curator = _authorise(info)
+        kid, curator = _authorise(info)
         if note is not None and len(note) > MAX_NOTE:
             raise UserError(f"note is longer than {MAX_NOTE} characters")
         if not id.strip() or len(id) > 128:
@@ -353,6 +343,7 @@ class Mutation:
         row = await info.context.graph.write(queries.set_intention_status, id, status.value, note, curator)
         if row is None:
             raise UserError(f"unknown intention id {id!r}")
+        keys.audit(kid, info.context.client, curator, "setIntentionStatus", id=id, status=status.value)
         return Intention.of(row)
 
 
@@ -365,17 +356,53 @@ class RoundTrips(SchemaExtension):
         return {"dbRoundTrips": graph.round_trips} if graph is not None else {}
 
 
+# Items a list field may hold, for the query-cost estimate (api/cost.py). The client chooses the
+# page arguments (`first`, `k`), the amplification the limit is for; the other lists are as long
+# as the data makes them, and are estimated as the data is: one intention per relation for a pair
+# (a second model's beside it), and a human evaluation's handful of annotators per intention
+# (`annotations` itself stops at votes.MAX_PER_INTENTION).
+PAIR_INTENTIONS = 2 * len(RELATIONS)
+ANNOTATORS = 10
+LIST_SIZES = {
+    ("Query", "relations"): len(RELATIONS),
+    ("Query", "pairIntentions"): PAIR_INTENTIONS,
+    ("Intention", "products"): 2,
+    ("Intention", "annotations"): ANNOTATORS,
+    ("Recommendation", "evidence"): EVIDENCE_PER_PRODUCT,
+}
+
+
+def list_size(parent: str, field: str, page: int | None, connection_page: int | None) -> int:
+    """How many items `parent.field` may answer: `k` for a list with it, the connection's `first` for
+    `edges`/`nodes` (clamped to the bounds the resolvers enforce), else LIST_SIZES (10 if unknown)."""
+    if field in ("edges", "nodes") and parent.endswith("Connection"):
+        return min(MAX_FIRST, connection_page or MAX_FIRST)
+    if page is not None:
+        return min(MAX_K, page)
+    return LIST_SIZES.get((parent, field), 10)
+
+
+class MindSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """One line per user error, a traceback only for the unexpected (api/errors.py)."""
+        log_errors(errors, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    switches = [] if settings.api_introspection else [DisableIntrospection()]
+    return MindSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
-            BoundedDocument(settings.api_max_tokens, settings.api_document_cache),
+            BoundedDocument(settings.api_max_tokens, settings.api_document_cache, settings.api_max_query_bytes,
+                            settings.api_max_selections, settings.api_document_cache_bytes),
             QueryDepthLimiter(max_depth=settings.api_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.api_max_aliases),
             MaxTokensLimiter(max_token_count=settings.api_max_tokens),
             AddValidationRules([token_limit_rule(settings.api_max_tokens)]),
-            MaskErrors(should_mask_error=should_mask),
+            *switches,
+            query_cost(settings.api_max_cost, list_size),
+            MaskUnexpected(should_mask_error=should_mask),
             RoundTrips,
         ],
     )

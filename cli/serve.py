@@ -6,6 +6,7 @@ import typer
 import uvicorn
 
 from api.app import create_app
+from api.keys import key_id
 from cli.common import JsonOption, database
 from mindkb.output import emit, note
 from mindkb.settings import get_settings
@@ -26,6 +27,8 @@ def serve(
     with database(settings):  # fail fast, with one line, when Neo4j is down; applies the schema
         pass
     note(f"GraphQL at http://{host}:{port}/graphql (GraphiQL in a browser), health at /healthz")
+    note(f"writes: enabled with key id {key_id(settings.api_key.get_secret_value())}" if settings.api_key
+         else "writes: disabled (read-only; set MIND_API_KEY to enable them)")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     else:  # each worker process builds its app from the same settings (environment and .env)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncGraphDatabase
 
 from graph.driver import database_unavailable, driver_options
 from mindkb.settings import Settings
@@ -16,10 +16,15 @@ T = TypeVar("T")
 
 
 def make_async_driver(settings: Settings) -> AsyncDriver:
-    """Lazy: nothing connects until the first query, so the app starts even with the database down."""
+    """Lazy: nothing connects until the first query, so the app starts even with the database down.
+
+    A request waits for an unreachable database about a second (one connect timeout, one retry),
+    not the workers' patient retries: its client can try again, and a queue of waiting requests helps nobody.
+    """
     return AsyncGraphDatabase.driver(settings.neo4j_uri, **driver_options(
         settings,
-        max_transaction_retry_time=min(settings.neo4j_tx_retry_seconds, 10.0),  # a down server fails in ~10 s
+        connection_timeout=settings.api_db_connect_timeout,
+        max_transaction_retry_time=settings.api_db_retry_seconds,
         user_agent="mind-kb-api",
     ))
 
@@ -64,8 +69,10 @@ class AsyncGraph:
             return await s.execute_write(work, *args, **kwargs)
 
     async def ping(self) -> None:
-        await self.read(_ping)
+        """One attempt, no retry: a health check wants to know whether the database answers now."""
+        self.round_trips += 1
+        await self._bounded(self._ping())
 
-
-async def _ping(tx: AsyncManagedTransaction) -> None:
-    await (await tx.run("RETURN 1 AS ok")).consume()
+    async def _ping(self) -> None:
+        async with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as s:
+            await (await s.run("RETURN 1 AS ok")).consume()

@@ -7,6 +7,7 @@ transient errors and a failing batch leaves nothing behind.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,9 +54,9 @@ def connect(settings: Settings) -> Iterator[Driver]:
                 f"Neo4j at {settings.neo4j_uri} rejected the credentials of user "
                 f"{settings.neo4j_user!r} (check NEO4J_USER / NEO4J_PASSWORD)"
             ) from None
-        except (neo4j_errors.ServiceUnavailable, OSError) as exc:
+        except (neo4j_errors.ServiceUnavailable, OSError, ValueError) as exc:  # ValueError: unresolvable host
             hint = " (start it with `mind db start`)" if settings.uses_local_server else ""
-            raise MindError(f"cannot reach Neo4j at {settings.neo4j_uri}{hint}: {_first_line(exc)}") from None
+            raise MindError(f"cannot reach Neo4j at {settings.neo4j_uri}{hint}: {connection_reason(exc)}") from None
         yield driver
     finally:
         driver.close()
@@ -154,7 +155,7 @@ class Patient:
         exc = state.outcome.exception() if state.outcome else None
         raise MindError(
             f"Neo4j at {self.uri} stayed unreachable for {self.wait_seconds:.0f}s (MIND_DB_WAIT_SECONDS): "
-            f"{_first_line(exc) if exc else 'no answer'}; committed work is kept, re-run to continue")
+            f"{connection_reason(exc) if exc else 'no answer'}; committed work is kept, re-run to continue")
 
     def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._retrying()(read, self.driver, self.database, work, *args, **kwargs)
@@ -163,6 +164,13 @@ class Patient:
         return self._retrying()(write, self.driver, self.database, work, *args, **kwargs)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+def connection_reason(exc: BaseException) -> str:
+    """Why a connection failed, as the end of one sentence: the driver's message is "Couldn't connect
+    to ... (resolved to ...):" with the reasons on the lines below, e.g. "connection refused"."""
+    text = str(exc)
+    reasons = [re.sub(r"^\[Errno -?\d+\]\s*", "", r).strip() for r in re.findall(r"\(reason ([^)]*)\)", text)]
+    reasons = list(dict.fromkeys(r[:1].lower() + r[1:] for r in reasons if r))
+    if reasons:
+        return "; ".join(reasons)
+    lines = [line.strip().rstrip(":").strip() for line in text.splitlines() if line.strip().rstrip(":").strip()]
+    return lines[-1][:1].lower() + lines[-1][1:] if lines else type(exc).__name__

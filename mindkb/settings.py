@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mindkb.errors import BadInput
@@ -121,13 +121,31 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1")
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(1, ge=1, le=64)  # `mind serve` processes
-    api_key: SecretStr | None = Field(None)
+    # The key that writes need. Unset: a read-only API. Set, it must have real strength: an empty
+    # or short value is a configuration error, never an open door (`secrets.token_urlsafe(32)`).
+    api_key: SecretStr | None = Field(None, min_length=16, max_length=1024)
+    # Failed key attempts one client address may make per minute (a token bucket: this many at
+    # once, refilled over a minute); past it, its writes are refused without comparing the key.
+    api_key_failures_per_minute: int = Field(10, ge=1, le=10_000)
     cors_origins: list[str] = Field(default_factory=list)
+    # Operator switches: the GraphiQL page (and its files) at GET /graphql, and schema introspection
+    # (`__schema`, `__type`; GraphiQL's docs and completion need it).
+    api_graphiql: bool = Field(True)
+    api_introspection: bool = Field(True)
 
     # --- API: GraphQL limits and recommendation weights ----------------------------------------
     api_max_depth: int = Field(10, ge=2, le=50)
     api_max_aliases: int = Field(20, ge=1, le=1000)
     api_max_tokens: int = Field(2000, ge=50, le=100_000)
+    # A GraphQL document's text (POST `query`, GET `?query=`); long texts travel in variables,
+    # which the schema bounds per argument. Checked before the JSON reaches GraphQL.
+    api_max_query_bytes: int = Field(20_000, ge=1024, le=1_000_000)
+    # Fields, fragment spreads and inline fragments in one document: validation compares fields
+    # pairwise (quadratic), so this bounds its cost; the introspection query has 77.
+    api_max_selections: int = Field(200, ge=10, le=10_000)
+    # Estimated values in an answer (every field counted once per list item it sits in, list sizes
+    # from `first`/`k` or their known bounds); a query estimated above it is refused before it runs.
+    api_max_cost: int = Field(10_000, ge=100, le=10_000_000)
     api_search_max_fetch: int = Field(5000, ge=100, le=100_000)
     recommend_weight_intention: float = Field(0.5, ge=0, le=10)
     recommend_weight_product: float = Field(0.4, ge=0, le=10)
@@ -141,7 +159,15 @@ class Settings(BaseSettings):
     neo4j_tx_retry_seconds: float = Field(30.0, ge=0, le=3600)  # driver's own retry of one tx
     db_wait_seconds: float = Field(300.0, ge=0, le=7 * 24 * 3600)  # workers wait this long for Neo4j
     api_db_timeout: float = Field(60.0, gt=0, le=600)  # one API database call: a hung server
-    api_max_body_bytes: int = Field(1_048_576, ge=1024, le=1_000_000_000)  # POST /graphql
+    # The API's driver: connecting gives up after this, and one transaction is retried for this
+    # long (0.5: one retry about a second after the first failure), so with Neo4j down a request
+    # fails in about a second, never the workers' 30 s.
+    api_db_connect_timeout: float = Field(1.0, gt=0, le=60)
+    api_db_retry_seconds: float = Field(0.5, ge=0, le=60)
+    # POST /graphql: a document (api_max_query_bytes) and variables whose texts the schema bounds
+    # (1,000 characters, 100 asins) fit many times over; a larger body is refused unread when it
+    # declares its length, so a flood of megabyte bodies costs the server next to nothing.
+    api_max_body_bytes: int = Field(65_536, ge=1024, le=1_000_000_000)
     api_health_ttl: float = Field(1.0, ge=0, le=60)  # GET /healthz reuses a ping this many seconds
 
     # --- evaluation: IntentionQA and the SFT export --------------------------------------------
@@ -158,8 +184,10 @@ class Settings(BaseSettings):
     api_search_min_fetch: int = Field(150, ge=1, le=5000)
     # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
     api_embedding_cache: int = Field(4096, ge=0, le=1_000_000)
-    # Distinct GraphQL documents kept parsed and validated (0: parse and validate every request).
+    # Distinct GraphQL documents kept parsed and validated (0: parse and validate every request),
+    # and the memory they may hold together (text and parsed form, estimated per token).
     api_document_cache: int = Field(256, ge=0, le=100_000)
+    api_document_cache_bytes: int = Field(16 * 1024 * 1024, ge=0, le=4 * 1024**3)
 
     @model_validator(mode="before")
     @classmethod
@@ -222,11 +250,47 @@ class Settings(BaseSettings):
             ) from None
 
 
+    def validated(self) -> "Settings":
+        """These settings, each value checked again against its field's bounds: `model_copy(update=...)`
+        skips validation (and re-validating the model would read the environment again). BadInput when invalid."""
+        for name in type(self).model_fields:
+            adapter = _bounds(name)
+            try:
+                if adapter is not None:
+                    adapter.validate_python(getattr(self, name))
+            except ValidationError as exc:
+                raise BadInput(describe(exc, name)) from None
+        return self
+
+
+@lru_cache(maxsize=None)
+def _bounds(name: str) -> TypeAdapter | None:
+    """A validator of one field's type and constraints; None for a field without constraints."""
+    field = Settings.model_fields[name]
+    return TypeAdapter(Annotated[field.annotation, *field.metadata]) if field.metadata else None
+
+
+def describe(exc: ValidationError, name: str | None = None) -> str:
+    """One line for the first invalid setting, named as the environment variable; never its value."""
+    first = exc.errors()[0]
+    loc = [str(p) for p in first.get("loc", ())] if name is None else [name]
+    field = Settings.model_fields.get(loc[0]) if loc else None
+    if field is not None and field.validation_alias is None:
+        loc[0] = "MIND_" + loc[0].upper()
+    where = ".".join(loc) or "settings"
+    ctx = first.get("ctx") or {}
+    if first.get("type") == "too_short":
+        message = f"must be at least {ctx.get('min_length')} characters"  # a secret's length stays unsaid
+    elif first.get("type") == "too_long":
+        message = f"must be at most {ctx.get('max_length')} characters"
+    else:
+        message = str(first.get("msg", "")).removeprefix("Value error, ")
+    return f"invalid setting {where}: {message}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        raise BadInput(f"invalid setting {where}: {first.get('msg')}") from None
+        raise BadInput(describe(exc)) from None

@@ -25,6 +25,8 @@ URL = re.compile(r"""https?://[^\s"'<>)]+""")
 LOCAL = ("http://127.0.0.1", "http://localhost")
 QUERY = "{ relations { name accepted } }"
 HTML = {"Accept": "text/html"}
+CSP_WATCH = ("window.__cspViolations = []; document.addEventListener('securitypolicyviolation', "
+             "(e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
 # The whole text of a GraphiQL editor pane (CodeMirror 5 draws only the lines in view).
 EDITOR_TEXT = "(() => {{ const e = document.querySelector('.{pane} .CodeMirror'); return e ? e.CodeMirror.getValue() : ''; }})()"
 
@@ -65,6 +67,9 @@ def test_graphiql_runs_a_query_in_headless_chromium(base, tmp_path):
     try:
         browser.page("Network.enable")
         browser.page("Runtime.enable")
+        # Anything the page's Content-Security-Policy blocks is recorded (and must be nothing).
+        browser.page("Page.enable")
+        browser.page("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_WATCH})
         url = f"{base}/graphql?q={urllib.parse.quote(QUERY)}"
         browser.page("Page.navigate", {"url": url})
         browser.wait_for("document.querySelector('.graphiql-execute-button') !== null", what="GraphiQL's run button")
@@ -75,6 +80,10 @@ def test_graphiql_runs_a_query_in_headless_chromium(base, tmp_path):
         assert len(relations) == 20 and relations["UsedFor"] > 0
         urls = browser.requested_urls()
         assert any(u.startswith(f"{base}/graphql/static/graphiql.min.js") for u in urls)
+        assert browser.evaluate("window.__cspViolations") == []
+        # The policy is in force: the page may not fetch from another origin.
+        browser.evaluate("fetch('http://127.0.0.1:9/elsewhere').catch(() => null), true")
+        assert "connect-src" in browser.wait_for("window.__cspViolations.join(' ')", what="the policy's refusal")
         assert [u for u in urls if not u.startswith((base, "data:", "about:"))] == []
     finally:
         browser.close()

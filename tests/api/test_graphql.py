@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.keys import key_id
 from api.limits import BoundedDocument
 from api.schema import build_schema
 from tests.support.api_graph import PAGED, build_embedded_graph
@@ -159,7 +160,9 @@ def test_mutation_requires_the_key(client, kb, driver, settings):
     assert records[0]["s"] == "REJECTED"
     done = ok(client, MUTATION, {"id": target}, {"Authorization": f"Bearer {KEY}", "X-Curator": "alice"})
     row = done["setIntentionStatus"]
-    assert row["status"] == "ACCEPTED" and row["curatedBy"] == "alice" and row["curatorNote"] == "decor is fine"
+    # The claimed name is recorded with the id of the key that proved the write.
+    assert row["curatedBy"] == f"alice (key {key_id(KEY)})"
+    assert row["status"] == "ACCEPTED" and row["curatorNote"] == "decor is fine"
     assert row["curatedAt"]
     assert "unknown intention" in error(client, MUTATION, {"id": "int_nope"}, {"X-API-Key": KEY})
     # Put it back for the other tests.
@@ -243,7 +246,7 @@ def test_documents_are_parsed_and_validated_once_and_limits_still_hold(settings)
         assert "depth" in run(deep).errors[0].message
     assert "aliases" in run(bomb).errors[0].message and "aliases" in run(bomb).errors[0].message
     assert list(cache) == [deep, bomb]  # bounded: the oldest went
-    long = "{ " + "__typename " * 3000 + "}"
+    long = "{ " + "a " * 3000 + "}"  # 3,000 tokens in 6 KB: under the byte limit, over the token limit
     assert "token" in run(long).errors[0].message.lower() and long not in cache
 
 
