@@ -38,8 +38,9 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def has_store(home: Path) -> bool:
+    """A database folder in the home (a lock file alone is no store)."""
     databases = home / "data" / "databases"
-    return databases.is_dir() and any(databases.iterdir())
+    return databases.is_dir() and any(path.is_dir() for path in databases.iterdir())
 
 
 def recorded_version(home: Path) -> str | None:
@@ -113,7 +114,8 @@ def dump(old: LocalNeo4j, folder: Path) -> list[Path]:
                  if line.strip() and not line.startswith("WARNING")]
         shutil.rmtree(staging, ignore_errors=True)
         raise MindError(f"could not dump {old.home} with Neo4j {old.settings.neo4j_version} before upgrading it "
-                        f"(the store is unchanged): {(lines or ['no output'])[-1][:300]}")
+                        f"(the store is unchanged): {(lines or ['no output'])[-1][:300]} (a store that a newer "
+                        f"version wrote: put that version into {old.home / RECORD})")
     for path in dumps:
         path.chmod(0o600)
     shutil.rmtree(folder, ignore_errors=True)

@@ -14,12 +14,39 @@ from graph import upgrade
 from graph.driver import make_driver, write_batches
 from graph.embeddings import set_intention_embeddings
 from graph.intentions import merge_intentions
+from graph.localdb import LocalNeo4j
 from graph.products import merge_co_buys, merge_products
 from graph.schema import INTENTION_VECTOR_INDEX, apply_schema
+from mindkb.errors import MindError
 from mindkb.ids import pair_key
 from mindkb.relations import RELATIONS
 from mindkb.settings import NEO4J_LTS_VERSION, NEO4J_VERSION, Settings
 from tests.support.server import free_port
+
+
+def test_what_a_home_records_and_its_logs_tell(tmp_path):
+    home = tmp_path / "neo4j"
+    assert upgrade.store_version(home) is None
+    (home / "data" / "databases").mkdir(parents=True)
+    (home / "data" / "databases" / "store_lock").touch()
+    assert upgrade.store_version(home) is None  # a lock file is no store
+    (home / "data" / "databases" / "neo4j").mkdir()
+    assert upgrade.store_version(home) == NEO4J_LTS_VERSION  # no record, no logs: the earlier default
+    (home / "logs").mkdir()
+    (home / "logs" / "neo4j.log").write_text("2026-01-01 INFO  ======== Neo4j 5.26.30 ========\n")
+    (home / "logs" / "debug.log").write_text(
+        '{"level":"INFO","message":"======== Neo4j 2026.08.1 ========"}\n')
+    assert upgrade.store_version(home) == "2026.08.1"  # the newest server that opened it
+    upgrade.record_version(home, "5.26.30")
+    assert upgrade.store_version(home) == "5.26.30"  # the record wins over the logs
+    assert upgrade.version_key("5.26.30") < upgrade.version_key("2026.08.1") < upgrade.version_key("2026.10.0")
+    upgrade.record_version(home, NEO4J_VERSION)
+    older = LocalNeo4j(Settings(MIND_NEO4J_HOME=str(home), MIND_NEO4J_VERSION=NEO4J_LTS_VERSION))
+    with pytest.raises(MindError, match=f"last run by Neo4j {NEO4J_VERSION}, which Neo4j {NEO4J_LTS_VERSION} "
+                                        "cannot open"):
+        upgrade.prepare_home(older)
+    same = LocalNeo4j(Settings(MIND_NEO4J_HOME=str(home), MIND_NEO4J_VERSION=NEO4J_VERSION))
+    assert upgrade.prepare_home(same) is None
 
 
 def _everything(driver, database: str) -> dict:
