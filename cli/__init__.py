@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version as package_version
 
 import click
 import typer
+import typer.core
 from neo4j import exceptions as neo4j_errors
 
 from cli import annotate, db, embed, evaluate, generate, ingest, serve
 from mindkb.errors import BadOption, MindError
 from mindkb.logs import setup_logging
 from mindkb.settings import get_settings
+
+# typer escapes "[required]" / "[default: ...]" for rich's HTML export whenever rich is installed, even
+# with rich_markup_mode=None, so plain help showed a backslash before each bracket; plain help needs none.
+typer.core.HAS_RICH = False
 
 app = typer.Typer(
     name="mind",
@@ -24,8 +30,45 @@ app = typer.Typer(
 )
 
 
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mind {package_version('mind-kb')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """MIND-KB: distil why people buy products together into a Neo4j knowledge base, and serve it over GraphQL."""
+
+
 for module in (db, ingest, generate, embed, serve, evaluate, annotate):
     module.register(app)
+
+
+def first_sentence(text: str) -> str:
+    """A command's one-line summary for group listings: its first sentence, never cut mid-way."""
+    line = " ".join(text.split())
+    for end in (". ", "; ", ": "):
+        if end in line:
+            line = line.split(end, 1)[0]
+    return line.rstrip(".")
+
+
+def build_command() -> click.Command:
+    """The click command tree, each command's listing summary set to its first sentence."""
+    root = typer.main.get_command(app)
+
+    def walk(command: click.Command) -> None:
+        for sub in getattr(command, "commands", {}).values():
+            if sub.help and not sub.short_help:
+                sub.short_help = first_sentence(sub.help)
+            walk(sub)
+
+    walk(root)
+    return root
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         level = "WARNING"  # a bad setting is reported by the command that reads it
     setup_logging(level)
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = build_command().main(args=argv, prog_name="mind", standalone_mode=False)
     except click.exceptions.Exit as exc:
         rc = exc.exit_code
     except click.exceptions.Abort:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, check_plot, database, emit_report
+from cli.common import JsonOption, check_plot, choice, database, emit_report
 from evaluation.annotation import MAX_SAMPLE
 from evaluation.annotation import report as table1
 from evaluation.annotation.export import check_out
@@ -32,8 +32,9 @@ def export(
     seed: int = typer.Option(0, "--seed", help="The same seed and graph give the same sample."),
     out: Path = typer.Option(..., "--out", help="Folder for tasks.json, label_config.xml and tasks.csv."),
     relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
-    allocation: str = typer.Option("balanced", "--allocation",
-                                   help="Within a relation: balanced (half accepted, half rejected) | proportional."),
+    allocation: str = typer.Option("balanced", "--allocation", click_type=choice("balanced", "proportional"),
+                                   help="Within a relation: balanced (half accepted, half rejected) or "
+                                        "proportional."),
     document_root: Optional[Path] = typer.Option(
         None, "--document-root",
         help="Label Studio's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT: local images become "
@@ -53,7 +54,8 @@ def export(
 @annotate_app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="Label Studio JSON export (.json) or the filled-in CSV (.csv)."),
-    fmt: str = typer.Option("auto", "--format", help="auto (by extension) | labelstudio | csv"),
+    fmt: str = typer.Option("auto", "--format", click_type=choice("auto", "labelstudio", "csv"),
+                             help="The file's layout (auto: by extension)."),
     quarantine: Optional[Path] = typer.Option(
         None, "--quarantine", help="Quarantine JSON-lines file (default: data_dir/quarantine/annotate-<time>.jsonl)."),
     as_json: bool = JsonOption,

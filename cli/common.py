@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import typer
 from neo4j import Driver
 
@@ -16,10 +17,17 @@ from mindkb.errors import BadInput
 from mindkb.output import emit
 from mindkb.settings import ENGINES, Settings, get_settings
 
+
+def choice(*values: str) -> click.Choice:
+    """A closed option: click checks the value and `--help` lists the choices."""
+    return click.Choice(values)
+
+
 JsonOption = typer.Option(False, "--json", help="Print one JSON summary object as the last line of stdout.")
 
 # --engine ray: the work as a Ray Data pipeline over a pool of model actors (docs/scale-out.md).
-EngineOption = typer.Option(None, "--engine", help="in-process (default; MIND_ENGINE) | ray: a Ray Data pipeline.")
+EngineOption = typer.Option(None, "--engine", click_type=click.Choice(ENGINES),
+                            help="in-process (default; MIND_ENGINE), or ray: a Ray Data pipeline.")
 RayAddressOption = typer.Option(None, "--ray-address",
                                 help="Ray to join, e.g. auto or ray://head:10001 (MIND_RAY_ADDRESS; default: "
                                      "RAY_ADDRESS, else a local Ray for this run).")

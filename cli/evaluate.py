@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, check_plot, database, emit_report
+from cli.common import JsonOption, check_plot, choice, database, emit_report
 from evaluation import stats as kb_stats
 from evaluation.intentionqa import LlmOptions, evaluate
 from evaluation.sft import export
@@ -23,9 +23,10 @@ export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True
 
 @eval_app.command("intentionqa")
 def intentionqa(
-    task: int = typer.Option(..., "--task", help="1 (intention understanding) or 2 (intention utilisation)."),
+    task: int = typer.Option(..., "--task", min=1, max=2, help="1 (intention understanding) or 2 (intention utilisation)."),
     data: Path = typer.Option(..., "--data", help="The benchmark's JSON lines (e.g. ../shared/intentionqa/task1.dev.jsonl)."),
-    mode: str = typer.Option(..., "--mode", help="embedding | kb | llm"),
+    mode: str = typer.Option(..., "--mode", click_type=choice("embedding", "kb", "llm"),
+                             help="Answer by embeddings, by the knowledge base, or by a model."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N complete questions."),
     exclude_eval_pairs: bool = typer.Option(
         True, "--exclude-eval-pairs/--no-exclude-eval-pairs",
@@ -34,7 +35,8 @@ def intentionqa(
     sources: Optional[str] = typer.Option(
         None, "--sources", help="kb mode: use only facts of these sources, comma-separated (e.g. mind-csv)."),
     model: Optional[str] = typer.Option(None, "--model", help="llm mode: a local model folder (or the served model's name)."),
-    backend: str = typer.Option("transformers", "--backend", help="llm mode: transformers | openai"),
+    backend: str = typer.Option("transformers", "--backend", click_type=choice("transformers", "openai"),
+                                help="llm mode: where the model runs."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="llm mode, openai backend: e.g. http://localhost:8000/v1"),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
     device: str = typer.Option("auto", "--device", help="llm mode, transformers: auto | cpu | cuda[:N]"),

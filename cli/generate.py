@@ -13,6 +13,7 @@ from cli.common import (
     GpusPerActorOption,
     JsonOption,
     RayAddressOption,
+    choice,
     database,
     engine_settings,
 )
@@ -41,18 +42,21 @@ def tiny(
 
 
 def generate(
-    stage: str = typer.Option("all", "--stage", help="features | intentions | filter | all"),
+    stage: str = typer.Option("all", "--stage", click_type=choice(*STAGE_CHOICES), help="Which stage to run."),
     relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim."),
     model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="transformers | openai | vllm (--engine ray)"),
+    backend: Optional[str] = typer.Option(None, "--backend", click_type=choice("transformers", "openai", "vllm"),
+                                           help="Where the model runs (vllm: with --engine ray; default MIND_BACKEND)."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1"),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Requests in flight (openai backend)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
-    dtype: Optional[str] = typer.Option(None, "--dtype", help="auto | bf16 | fp16 | fp32"),
-    quantize: Optional[str] = typer.Option(None, "--quantize", help="4bit | 8bit (needs bitsandbytes)"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", click_type=choice("auto", "bf16", "fp16", "fp32"),
+                                         help="Weights' precision (default MIND_DTYPE)."),
+    quantize: Optional[str] = typer.Option(None, "--quantize", click_type=choice("4bit", "8bit"),
+                                            help="Load the weights quantised (needs bitsandbytes)."),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override every stage's default."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed, stored with each result."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Default 0.2, as the paper."),

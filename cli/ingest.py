@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from cli.common import JsonOption, database
+from cli.common import JsonOption, choice, database
+from ingest.batches import check_quarantine_share
 from ingest.catalog import CatalogOptions, check_options, ingest_catalog
 from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
 from ingest.pairs import ingest_pairs, open_pair_tables
@@ -45,6 +46,7 @@ def catalog(
     with database() as (settings, driver), _quarantine(quarantine, "catalog") as q:
         summary = ingest_catalog(driver, settings, paths, options, q)
     emit(summary, as_json)
+    check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 
 
 @ingest_app.command("pairs")
@@ -58,12 +60,13 @@ def pairs(
     with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
         summary = ingest_pairs(driver, settings, paths, q)
     emit(summary, as_json)
+    check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 
 
 @import_app.command("intentions")
 def intentions(
     path: Path = typer.Argument(..., help="The file to import."),
-    fmt: str = typer.Option(..., "--format", help="mind-csv | intentionqa | jsonl"),
+    fmt: str = typer.Option(..., "--format", click_type=choice(*FORMATS), help="The file's layout."),
     with_assertions: bool = typer.Option(
         False, "--with-assertions",
         help="mind-csv: also import each row's `tail` (FolkScope's assertion, not model output) as source "
@@ -80,6 +83,7 @@ def intentions(
     with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
         summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
     emit(summary, as_json)
+    check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 
 
 def register(app: typer.Typer) -> None:

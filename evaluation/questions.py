@@ -10,11 +10,11 @@ Questions with fewer than 4 options are skipped, as in the benchmark's own score
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.reader import Limits
+from ingest.table import JsonLines
 from mindkb.errors import BadInput, BadOption
 from mindkb.ids import named_product_asin, valid_asin
 from mindkb.quarantine import Quarantine
@@ -118,19 +118,15 @@ def read_questions(path: Path, task: int, quarantine: Quarantine, limit: int | N
         raise BadInput(f"{path}: no such file")
     out: list[Question] = []
     skipped = 0
-    for line_no, raw in _lines(path):
+    for record in JsonLines(path, Limits(MAX_LINE_BYTES, MAX_LINE_BYTES)):
         if limit is not None and len(out) >= limit:
             break
         try:
-            if len(raw) > MAX_LINE_BYTES:
-                raise QuestionError(f"line longer than {MAX_LINE_BYTES} bytes")
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise QuestionError(f"invalid JSON: {exc.msg}") from None
-            q = parse_question(data, task)
+            if record.error:
+                raise QuestionError(record.error)
+            q = parse_question(record.data, task)
         except QuestionError as exc:
-            quarantine.add(path, line_no, str(exc), raw[:MAX_LINE_BYTES])
+            quarantine.add(path, record.line, str(exc), record.raw)
             continue
         if q.complete:
             out.append(q)
@@ -139,9 +135,3 @@ def read_questions(path: Path, task: int, quarantine: Quarantine, limit: int | N
     quarantine.flush()
     return Loaded(out, skipped, quarantine.count)
 
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if raw.strip():
-                yield line_no, raw.rstrip("\n")

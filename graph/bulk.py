@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 
 from graph import upgrade
 from graph.driver import make_driver
-from graph.localdb import ADMIN_TOOL, LocalNeo4j
+from graph.localdb import ADMIN_TOOL, PRIVATE_UMASK, LocalNeo4j
 from graph.maintenance import count_nodes
 from graph.schema import apply_schema, await_indexes
 from mindkb.errors import MindError
@@ -258,7 +258,7 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
            "--skip-duplicate-nodes=false", "--bad-tolerance=0", f"--report-file={files.folder / 'import.report'}",
            f"--threads={os.cpu_count() or 2}", *files.args]
     env = dict(os.environ, NEO4J_HOME=str(local.home), NEO4J_CONF=str(local.conf_dir))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=local.home)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=local.home, umask=PRIVATE_UMASK)
     if proc.returncode != 0:
         # A half-written store would keep the server from starting: it starts empty instead.
         for folder in ("databases", "transactions"):

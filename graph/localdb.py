@@ -12,6 +12,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import zipfile
@@ -30,6 +31,14 @@ SERVER_CLASSES = "org.neo4j.server."  # the entry point's package, in every vers
 ENTRY_POINT_SERVICE = "META-INF/services/org.neo4j.server.startup.EntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 COMPLETE_MARKER = ".complete"
+# The home holds the store, auth.ini (the password's hash), logs with queries and the password
+# file: owner only. The server and the admin tool run under this umask; `start` also takes
+# group and other bits off whatever an older home holds.
+PRIVATE_UMASK = 0o077
+# The admin tool's arguments read from standard input: picocli, the tool's parser, expands an
+# `@file` argument into the arguments in that file (in 5.26 and the calendar versions alike), so
+# the password never appears on a command line, where every user of the machine could read it.
+STDIN_ARGUMENTS = "@/dev/stdin"
 
 JVM_OPTIONS = [
     "-XX:+UseG1GC",
@@ -183,10 +192,16 @@ class LocalNeo4j:
         return community[0]
 
     # --- configuration ---------------------------------------------------------------------
+    def prepare_home(self) -> None:
+        """The home and its folders, owner only; an existing home's files lose group and other bits."""
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for sub in ("conf", "data", "logs", "run", "plugins", "import"):
+            (self.home / sub).mkdir(exist_ok=True, mode=0o700)
+        make_private(self.home)
+
     def write_conf(self) -> Path:
         s = self.settings
-        for sub in ("conf", "data", "logs", "run", "plugins", "import"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        self.prepare_home()
         conf = "\n".join(
             [
                 "# Written by `mind db start`; edits are overwritten on the next start.",
@@ -216,7 +231,7 @@ class LocalNeo4j:
             ]
         )
         path = self.conf_dir / "neo4j.conf"
-        path.write_text(conf)
+        write_private(path, conf)
         return path
 
     def _ensure_password(self, java: str, lib: Path) -> None:
@@ -232,18 +247,19 @@ class LocalNeo4j:
             password = secrets.token_urlsafe(18)
         if len(password) < 8:
             raise MindError("NEO4J_PASSWORD must have at least 8 characters for a new local server")
+        if not Path(STDIN_ARGUMENTS[1:]).exists():
+            raise MindError(f"cannot pass the initial password to neo4j-admin: {STDIN_ARGUMENTS[1:]} is missing")
         env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
         proc = subprocess.run(
-            [java, "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password", "--", password],  # "-..." is no option
-            capture_output=True, text=True, env=env,
+            # file.encoding: picocli reads the arguments in the JVM's charset, which the C locale makes ASCII.
+            [java, "-Dfile.encoding=UTF-8", "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password",
+             STDIN_ARGUMENTS],
+            input=password_arguments(password).encode("utf-8"), capture_output=True, env=env, umask=PRIVATE_UMASK,
         )
         if proc.returncode != 0:
-            raise MindError("could not set the initial Neo4j password: "
-                            + ((proc.stderr or proc.stdout).strip().splitlines() or ["?"])[-1])
-        pw_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password + "\n")
+            out = (proc.stderr or proc.stdout).decode("utf-8", "replace")
+            raise MindError("could not set the initial Neo4j password: " + (out.strip().splitlines() or ["?"])[-1])
+        write_private(pw_file, password + "\n")
 
     # --- process ----------------------------------------------------------------------------
     def _read_pid(self) -> int | None:
@@ -298,15 +314,13 @@ class LocalNeo4j:
             "-cp", f"{lib}/*", self.entry_point(lib),
             f"--home-dir={self.home}", f"--config-dir={self.conf_dir}",
         ]
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
+        with os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.home,
+                start_new_session=True, cwd=self.home, umask=PRIVATE_UMASK,
                 env=dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir)),
             )
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.pid_file.write_text(str(proc.pid))
+        write_private(self.pid_file, str(proc.pid))
         self._wait_until_ready(proc.pid)
         upgrade.record_version(self.home, self.settings.neo4j_version)
         status = self.status()
@@ -360,3 +374,38 @@ def _is_our_neo4j(pid: int, home: Path) -> bool:
     except FileNotFoundError:
         return False
     return SERVER_CLASSES in cmdline and f"--home-dir={home}" in cmdline
+
+
+def password_arguments(password: str) -> str:
+    """The admin tool's argument file for `password`: after `--` (a password may start with a dash),
+    one quoted argument, with the escapes picocli's tokenizer reads (backslash, quote, line ends)."""
+    quoted = (password.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r"))
+    return f'-- "{quoted}"\n'
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, readable by its owner only (also when it existed with more)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def make_private(root: Path) -> int:
+    """Takes group and other permission bits off `root` and everything under it that this user owns
+    (links are left alone); returns how many entries changed."""
+    changed = 0
+    uid = os.getuid()
+    for folder, dirs, files in os.walk(root):
+        for path in [folder, *(os.path.join(folder, name) for name in dirs + files)]:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:  # the running server removed it meanwhile
+                continue
+            mode = stat.S_IMODE(st.st_mode)
+            if stat.S_ISLNK(st.st_mode) or st.st_uid != uid or not mode & 0o077:
+                continue
+            os.chmod(path, mode & ~0o077)
+            changed += 1
+    return changed

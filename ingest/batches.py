@@ -15,7 +15,8 @@ from typing import Generic, TypeVar
 
 from neo4j import Driver, ManagedTransaction
 
-from ingest.table import Record
+from ingest.table import Table
+from mindkb.errors import MindError
 from mindkb.output import progress
 from mindkb.quarantine import Quarantine
 
@@ -29,9 +30,11 @@ class RecordError(ValueError):
 
 @dataclass
 class LineCounter:
-    """Lines read so far (valid or not); the progress bar and the summaries' `read`."""
+    """Records read so far (valid or not: the summaries' `read`) and the physical lines they took
+    (`lines`: blank lines, headers and the lines of multi-line records included; the progress bar)."""
 
     read: int = 0
+    lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,14 @@ class Parsed(Generic[T]):
     raw: str
 
 
-def parse_records(tables: Iterable[tuple[Path, Iterator[Record]]], parse: Callable[[dict], T],
+def parse_records(tables: Iterable[tuple[Path, Table]], parse: Callable[[dict], T],
                   quarantine: Quarantine, lines: LineCounter) -> Iterator[Parsed[T]]:
     """Valid records as parsed items; unreadable or invalid ones go to the quarantine."""
     for path, records in tables:
+        before = lines.lines
         for record in records:
             lines.read += 1
+            lines.lines = before + records.lines
             if record.error:
                 quarantine.add(path, record.line, record.error, record.raw)
                 continue
@@ -57,6 +62,7 @@ def parse_records(tables: Iterable[tuple[Path, Iterator[Record]]], parse: Callab
                 quarantine.add(path, record.line, str(exc), record.raw)
                 continue
             yield Parsed(item, path, record.line, record.raw)
+        lines.lines = before + records.lines
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -83,9 +89,22 @@ def write_batches(driver: Driver, database: str, batches: Iterable[B],
             if batch:
                 totals.update(session.execute_write(write, batch) or {})
             quarantine.flush()
-            bar.update(lines.read - bar.n)
+            bar.update(lines.lines - bar.n)
             bar.set_postfix(quarantined=quarantine.count, refresh=False, **{k: v for k, v in totals.items()
                                                                            if isinstance(v, int)})
         quarantine.flush()
-        bar.update(lines.read - bar.n)
+        bar.update(lines.lines - bar.n)
     return totals
+
+
+def check_quarantine_share(read: int, quarantine: Quarantine, max_share: float) -> None:
+    """MindError (exit 1) when more than `max_share` of the records read were set aside.
+
+    Called after the summary is printed: what was valid is loaded either way; the exit status tells
+    a script that the input was mostly unreadable (a wrong format, encoding or delimiter, a damaged
+    file) instead of leaving it to read the quarantine count.
+    """
+    if read and quarantine.rejected / read > max_share:
+        raise MindError(f"{quarantine.rejected} of {read} records ({quarantine.rejected / read:.1%}) went to the "
+                        f"quarantine, more than MIND_INGEST_MAX_QUARANTINE_SHARE={max_share:g} allows; the valid "
+                        f"records are loaded, the rest are in {quarantine.path}")

@@ -24,8 +24,9 @@ from graph.driver import read
 from graph.ingest import count_pending_links, ensure_ingest_schema, write_catalog_batch
 from ingest.batches import LineCounter, RecordError, write_batches
 from ingest.images import ImageCache, ImageResolver, ImageResult
-from ingest.reader import iter_lines, sniff_json_lines
-from ingest.records import CatalogRecord, parse_catalog_line
+from ingest.reader import Limits, sniff_json_lines
+from ingest.records import CatalogRecord, parse_catalog
+from ingest.table import JsonLines
 from mindkb.errors import BadInput, BadOption
 from mindkb.ids import pair_key
 from mindkb.quarantine import Quarantine
@@ -81,22 +82,26 @@ def read_batches(paths: list[Path], options: CatalogOptions, settings: Settings,
     keeps the later line."""
     accepted = 0
     batch: dict[str, _Item] = {}
+    limits = Limits.of(settings)
     for path in paths:
-        for line in iter_lines(path, settings.ingest_max_line_bytes):
+        before = stats.lines
+        lines = JsonLines(path, limits)
+        for line in lines:
             stats.read += 1
-            if line.error:
-                quarantine.add(path, line.number, line.error, line.text)
+            stats.lines = before + lines.lines
+            if line.error or line.data is None:
+                quarantine.add(path, line.line, line.error or "no record", line.raw)
                 continue
             try:
-                record = parse_catalog_line(line.text)
+                record = parse_catalog(line.data)
             except RecordError as exc:
-                quarantine.add(path, line.number, str(exc), line.text)
+                quarantine.add(path, line.line, str(exc), line.raw)
                 continue
             if options.domain and not record.matches_domain(options.domain):
                 stats.skipped += 1
                 continue
             batch.pop(record.asin, None)
-            batch[record.asin] = _Item(record, path, line.number, line.text)
+            batch[record.asin] = _Item(record, path, line.line, line.raw)
             accepted += 1
             if len(batch) >= batch_size:
                 yield list(batch.values())
@@ -105,6 +110,7 @@ def read_batches(paths: list[Path], options: CatalogOptions, settings: Settings,
                 if batch:
                     yield list(batch.values())
                 return
+        stats.lines = before + lines.lines
     if batch:
         yield list(batch.values())
 
@@ -179,6 +185,7 @@ def ingest_catalog(
     pending = read(driver, settings.neo4j_database, count_pending_links)
 
     return {
+        "lines": stats.lines,
         "read": stats.read,
         "loaded": stats.loaded,
         "quarantined": quarantine.count,
@@ -220,7 +227,7 @@ def _rows(items: list[_Item], images: list[ImageResult | None], options: Catalog
             quarantine.add(item.source, item.line, f"no usable image (--require-image): {image.reason}", item.raw)
             continue
         if image.state == "unreadable":  # loaded, but the bad image is recorded too
-            quarantine.add(item.source, item.line, f"unreadable image: {image.reason}", item.raw)
+            quarantine.add(item.source, item.line, f"unreadable image: {image.reason}", item.raw, loaded=True)
         asin = item.record.asin
         products.append({"asin": asin, "props": item.record.props, "image": image.props()})
         for other in item.record.also_buy:

@@ -35,6 +35,7 @@ from graph.ingest import (
 )
 from graph.intentions import merge_intentions
 from ingest.batches import LineCounter, Parsed, RecordError, batched, parse_records, write_batches
+from ingest.reader import Limits
 from ingest.table import open_table
 from mindkb.errors import BadInput
 from mindkb.ids import intention_id, named_product_asin, pair_key, valid_asin
@@ -254,8 +255,14 @@ def open_intentions(path: Path, fmt: str, settings: Settings):
         raise BadInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not path.exists():
         raise BadInput(f"{path}: no such file")
-    return open_table(path, REQUIRED[fmt], settings.ingest_max_line_bytes,
-                      json_lines=None if fmt == "mind-csv" else True)
+    if fmt == "mind-csv":  # the authors' descriptions and answers span lines
+        return open_table(path, REQUIRED[fmt], Limits.of(settings), multiline=True, looks_like_record=_pair_row)
+    return open_table(path, REQUIRED[fmt], Limits.of(settings), json_lines=True)
+
+
+def _pair_row(row: dict[str, str]) -> bool:
+    """A mind-csv line that starts a record: both asins where they belong."""
+    return bool(valid_asin(row.get("id_a")) and valid_asin(row.get("id_b")))
 
 
 def import_intentions(driver: Driver, settings: Settings, path: Path, fmt: str, quarantine: Quarantine,
@@ -276,7 +283,7 @@ def import_intentions(driver: Driver, settings: Settings, path: Path, fmt: str, 
 
     totals = write_batches(driver, settings.neo4j_database, batched(items, batch_size or settings.write_batch_size),
                            write, quarantine, lines, f"import {fmt}")
-    summary = {"read": lines.read, "intentions": totals["written"], "quarantined": quarantine.count,
+    summary = {"lines": lines.lines, "read": lines.read, "intentions": totals["written"], "quarantined": quarantine.count,
                "quarantine_file": quarantine.file, "created": totals["created"]}
     if fmt == "mind-csv":
         summary["features"] = totals["features"]

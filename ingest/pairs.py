@@ -13,6 +13,7 @@ from neo4j import Driver, ManagedTransaction
 
 from graph.ingest import ensure_ingest_schema, write_pairs_batch
 from ingest.batches import LineCounter, Parsed, RecordError, batched, parse_records, write_batches
+from ingest.reader import Limits
 from ingest.table import open_table
 from mindkb.errors import BadInput
 from mindkb.ids import pair_key, valid_asin
@@ -49,7 +50,7 @@ def open_pair_tables(paths: list[Path], settings: Settings) -> list:
     """All files are checked before anything is written."""
     if not paths:
         raise BadInput("no input file given")
-    return [(path, open_table(path, REQUIRED, settings.ingest_max_line_bytes)) for path in paths]
+    return [(path, open_table(path, REQUIRED, Limits.of(settings))) for path in paths]
 
 
 def write_pairs(tx: ManagedTransaction, batch: list[Parsed[Pair]]) -> dict:
@@ -73,5 +74,5 @@ def ingest_pairs(driver: Driver, settings: Settings, paths: list[Path], quaranti
     items = parse_records(tables, parse_pair, quarantine, lines)
     totals = write_batches(driver, settings.neo4j_database, batched(items, batch_size or settings.write_batch_size),
                            write_pairs, quarantine, lines, "pairs")
-    return {"read": lines.read, "pairs": totals["pairs"], "products": totals["created"],
+    return {"lines": lines.lines, "read": lines.read, "pairs": totals["pairs"], "products": totals["created"],
             "quarantined": quarantine.count, "quarantine_file": quarantine.file, "co_buy": totals["co_buy"]}

@@ -1,33 +1,108 @@
-"""Streaming line readers for plain or gzip files, with a per-line size cap and format sniffing.
+"""Byte-level reading for every loader: plain or gzip files, bounded physical lines, format sniffing.
 
-Files are never read whole: lines come one at a time, so multi-gigabyte catalogues fit in memory.
+Files are never read whole: lines come one at a time as bytes, so multi-gigabyte catalogues fit
+in memory and a bad byte or an over-long line costs only its own record. Text is decoded per record
+by the format readers (`ingest/table.py`, `ingest/csvrecords.py`), never for the whole stream.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from mindkb.errors import BadInput
+from mindkb.settings import Settings
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 64 * 1024
+RAW_KEPT = 2000  # bytes of an over-long line kept for its quarantine entry
 
 
 @dataclass(frozen=True)
-class Line:
-    """One non-blank line: its 1-based number, its text, or why it could not be read."""
+class Limits:
+    """The most one record (all its lines) and one field may hold, in bytes."""
+
+    record_bytes: int
+    field_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        return cls(settings.ingest_max_record_bytes, min(settings.ingest_max_field_bytes,
+                                                         settings.ingest_max_record_bytes))
+
+
+@dataclass(frozen=True)
+class PhysicalLine:
+    """One line as read: its 1-based number, its bytes (terminator included), or why it was cut."""
 
     number: int
-    text: str
+    data: bytes
     error: str | None = None
+
+    @property
+    def crlf(self) -> bool:
+        return self.data.endswith(b"\r\n")
+
+    def text(self) -> str:
+        """For messages and the quarantine: undecodable bytes shown as U+FFFD."""
+        return self.data.decode("utf-8", "replace").rstrip("\r\n")
+
+
+class Lines:
+    """A file's physical lines, each at most `max_bytes`, with push-back.
+
+    A CSV record that fails after taking several lines gives back all but its first, so reading
+    resumes at the line after the one set aside. `count` is the number of lines read from the file.
+    """
+
+    def __init__(self, path: Path, max_bytes: int):
+        self.path = path
+        self.max_bytes = max_bytes
+        self.count = 0
+        self._handle = open_binary(path)
+        self._back: list[PhysicalLine] = []
+
+    def next(self) -> PhysicalLine | None:
+        if self._back:
+            return self._back.pop()
+        if self._handle is None:
+            return None
+        try:
+            chunk = self._handle.readline(self.max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise BadInput(f"{self.path}: stream broken after line {self.count} ({exc})") from None
+        if not chunk:
+            self.close()
+            return None
+        self.count += 1
+        if len(chunk) > self.max_bytes and not chunk.endswith(b"\n"):
+            self._skip_rest()
+            return PhysicalLine(self.count, chunk[:RAW_KEPT], f"line longer than {self.max_bytes} bytes")
+        return PhysicalLine(self.count, chunk)
+
+    def push_back(self, lines: list[PhysicalLine]) -> None:
+        """Lines to read again, in their order."""
+        self._back.extend(reversed(lines))
+
+    def _skip_rest(self) -> None:
+        """The rest of an over-long line, read and dropped without holding it."""
+        assert self._handle is not None
+        while True:
+            try:
+                rest = self._handle.readline(1 << 20)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise BadInput(f"{self.path}: stream broken after line {self.count} ({exc})") from None
+            if not rest or rest.endswith(b"\n"):
+                return
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -77,7 +152,7 @@ def looks_like_json_lines(text: str) -> bool:
             try:
                 if isinstance(json.loads(line), dict):
                     return True
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     return False
 
@@ -89,69 +164,15 @@ def sniff_json_lines(path: Path) -> None:
         raise BadInput(f"{path}: not JSON lines (no line in its first {SNIFF_BYTES // 1024} KiB is a JSON object)")
 
 
-def iter_lines(path: Path, max_line_bytes: int) -> Iterator[Line]:
-    """Non-blank lines, streamed; over-long or non-UTF-8 lines come with an error instead of text."""
-    with open_binary(path) as handle:
-        number = 0
-        while True:
-            try:
-                chunk = handle.readline(max_line_bytes + 1)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise BadInput(f"{path}: stream broken after line {number} ({exc})") from None
-            if not chunk:
-                return
-            number += 1
-            if len(chunk) > max_line_bytes and not chunk.endswith(b"\n"):
-                # Skip the rest of the line without holding it in memory.
-                while True:
-                    rest = handle.readline(1 << 20)
-                    if not rest or rest.endswith(b"\n"):
-                        break
-                yield Line(number, chunk[:2000].decode("utf-8", "replace"),
-                           f"line longer than {max_line_bytes} bytes")
-                continue
-            try:
-                text = chunk.decode("utf-8")
-            except UnicodeDecodeError:
-                yield Line(number, chunk.decode("utf-8", "replace"), "line is not valid UTF-8")
-                continue
-            text = text.strip()
-            if text:
-                yield Line(number, text)
-
-
-def open_csv(path: Path, max_field_bytes: int) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """(header, rows with their starting line number); a file without a header fails at once."""
-    csv.field_size_limit(max_field_bytes)
-    stream = io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
-    reader = csv.reader(stream)
-    try:
-        header = next(reader)
-    except StopIteration:
-        stream.close()
-        return [], iter(())
-    except csv.Error as exc:
-        stream.close()
-        raise BadInput(f"{path}: not a CSV file ({exc})") from None
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        with stream:
-            while True:
-                start = reader.line_num + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    yield start, ["\x00csv-error", str(exc)]
-                    continue
-                if row and any(cell.strip() for cell in row):
-                    yield start, row
-
-    return [h.strip().lstrip("\ufeff") for h in header], rows()
-
-
 def is_json_lines_file(path: Path) -> bool:
     """Decides CSV versus JSON lines from the content (the first non-blank character)."""
     text = check_text(path, head(path)).lstrip()
     return text.startswith("{")
+
+
+def utf8(data: bytes) -> str | None:
+    """The text of a line, or None when its bytes are not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -67,12 +67,17 @@ def parse_price(value: object) -> float | None:
 
 
 def parse_catalog_line(text: str) -> CatalogRecord:
+    """One line's record (the ingest benchmark's baseline; the loader reads through ingest/table.py)."""
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise RecordError(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise RecordError(f"not a JSON object (a {type(data).__name__})")
+    return parse_catalog(data)
+
+
+def parse_catalog(data: dict) -> CatalogRecord:
     raw_asin = data.get("asin")
     if raw_asin is None or (isinstance(raw_asin, str) and not raw_asin.strip()):
         raise RecordError("missing or empty asin")

@@ -1,19 +1,20 @@
 """Records from CSV (with a header) or JSON lines, decided by content, with the same shape.
 
-Used by `ingest pairs` and `import intentions`: each record is a dict of column -> value, or the
-reason it cannot be one (the caller quarantines it).
+The one reading path of every loader (`ingest catalog` and `pairs`, `import intentions`): each
+record is a dict of column -> value, or the reason it cannot be one (the caller quarantines it),
+with the number of its first line. A table's `lines` counts the physical lines read so far.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from ingest.reader import is_json_lines_file, iter_lines, open_csv, sniff_json_lines
+from ingest.csvrecords import CsvRecords
+from ingest.reader import Limits, Lines, is_json_lines_file, sniff_json_lines, utf8
 from mindkb.errors import BadInput
 
 
@@ -25,59 +26,105 @@ class Record:
     error: str | None = None
 
 
-def _csv_raw(row: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(row)
-    return out.getvalue().rstrip("\r\n")
+class Table(Protocol):
+    lines: int
+
+    def __iter__(self) -> Iterator[Record]: ...
 
 
-def open_table(path: Path, required: tuple[str, ...], max_bytes: int, json_lines: bool | None = None
-               ) -> Iterator[Record]:
-    """Checks the file's format at once (BadInput), then yields its records lazily."""
+def open_table(path: Path, required: tuple[str, ...], limits: Limits, json_lines: bool | None = None,
+               multiline: bool = False, looks_like_record: Callable[[dict[str, str]], bool] | None = None
+               ) -> Table:
+    """Checks the file's format at once (BadInput), then yields its records lazily.
+
+    `multiline`: the format allows quoted CSV fields over several lines; `looks_like_record`: what a
+    line must hold to count as a record of its own, which such a field never takes (see
+    ingest/csvrecords.py).
+    """
     if json_lines is None:
         json_lines = is_json_lines_file(path)
     if json_lines:
         sniff_json_lines(path)
-        return _json_records(path, required, max_bytes)
-    header, rows = open_csv(path, max_bytes)
-    missing = [c for c in required if c not in header]
-    if header and missing:
+        return JsonLines(path, limits, required)
+    records = CsvRecords(path, limits, multiline, looks_like_record)
+    missing = [c for c in required if c not in records.header]
+    if records.header and missing:
+        records.close()
         raise BadInput(f"{path}: not the expected CSV: missing column(s) {', '.join(missing)} "
-                       f"(header: {', '.join(header[:12])[:200]})")
-    return _csv_records(header, rows, required)
+                       f"(header: {', '.join(records.header[:12])[:200]})")
+    return CsvTable(records)
 
 
-def _json_records(path: Path, required: tuple[str, ...], max_bytes: int) -> Iterator[Record]:
-    for line in iter_lines(path, max_bytes):
-        if line.error:
-            yield Record(line.number, None, line.text, line.error)
-            continue
+class CsvTable:
+    def __init__(self, records: CsvRecords):
+        self._records = records
+
+    @property
+    def lines(self) -> int:
+        return self._records.lines
+
+    def __iter__(self) -> Iterator[Record]:
+        header = self._records.header
+        for record in self._records:
+            if record.fields is None:
+                yield Record(record.line, None, record.raw, record.error)
+            else:
+                yield Record(record.line, dict(zip(header, record.fields)), record.raw)
+
+
+class JsonLines:
+    """One JSON object per line; the file is opened when iteration starts."""
+
+    def __init__(self, path: Path, limits: Limits, required: tuple[str, ...] = ()):
+        self.path, self.limits, self.required = path, limits, required
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        source = Lines(self.path, self.limits.record_bytes)
         try:
-            data = json.loads(line.text)
+            while (line := source.next()) is not None:
+                self.lines = source.count
+                if line.error:
+                    yield Record(line.number, None, line.text(), line.error)
+                elif line.data.strip():
+                    yield self._record(line.number, line.data)
+            self.lines = source.count
+        finally:
+            source.close()
+
+    def _record(self, number: int, data: bytes) -> Record:
+        text = utf8(data)
+        if text is None:
+            return Record(number, None, data.decode("utf-8", "replace").strip(), "line is not valid UTF-8")
+        text = text.strip()
+        try:
+            value = json.loads(text)
         except ValueError as exc:
-            yield Record(line.number, None, line.text, f"invalid JSON: {exc}")
-            continue
-        if not isinstance(data, dict):
-            yield Record(line.number, None, line.text, f"not a JSON object (a {type(data).__name__})")
-            continue
-        missing = [c for c in required if c not in data]
+            return Record(number, None, text, f"invalid JSON: {exc}")
+        except RecursionError:
+            return Record(number, None, text, "invalid JSON: nested too deeply")
+        if not isinstance(value, dict):
+            return Record(number, None, text, f"not a JSON object (a {type(value).__name__})")
+        key = long_field(value, self.limits.field_bytes)
+        if key is not None:
+            return Record(number, None, text, f"field {key[:80]!r} longer than {self.limits.field_bytes} bytes")
+        missing = [c for c in self.required if c not in value]
         if missing:
-            yield Record(line.number, None, line.text, f"missing field(s) {', '.join(missing)}")
-            continue
-        yield Record(line.number, data, line.text)
+            return Record(number, None, text, f"missing field(s) {', '.join(missing)}")
+        return Record(number, value, text)
 
 
-def _csv_records(header: list[str], rows: Iterator[tuple[int, list[str]]], required: tuple[str, ...]
-                 ) -> Iterator[Record]:
-    for number, row in rows:
-        if row and row[0] == "\x00csv-error":
-            yield Record(number, None, row[1], f"malformed CSV: {row[1]}")
-            continue
-        raw = _csv_raw(row)
-        if len(row) > len(header):
-            yield Record(number, None, raw, f"unknown column: the row has {len(row)} fields, the header {len(header)}")
-            continue
-        if len(row) < len(header):
-            yield Record(number, None, raw, f"the row has {len(row)} fields, the header {len(header)}")
-            continue
-        yield Record(number, dict(zip(header, row)), raw)
+def long_field(data: dict, limit: int) -> str | None:
+    """The first top-level key whose value holds a string of more than `limit` UTF-8 bytes."""
+    for key, value in data.items():
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if len(item) > limit // 4 and len(item.encode("utf-8", "surrogatepass")) > limit:
+                    return str(key)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return None

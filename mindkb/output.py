@@ -21,14 +21,66 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
     sys.stdout.flush()
 
 
+def progress_mode() -> str:
+    """bar on a terminal (or MIND_PROGRESS=1), log lines when stderr is a file or pipe, off with MIND_PROGRESS=0."""
+    chosen = os.environ.get("MIND_PROGRESS", "")
+    if chosen == "0":
+        return "off"
+    return "bar" if chosen == "1" or sys.stderr.isatty() else "lines"
+
+
 def progress_wanted() -> bool:
-    """Progress is shown when stderr is a terminal, or when MIND_PROGRESS=1."""
-    return sys.stderr.isatty() or os.environ.get("MIND_PROGRESS") == "1"
+    return progress_mode() == "bar"
+
+
+def line_interval() -> float:
+    """Seconds between two progress lines when stderr is not a terminal (MIND_PROGRESS_INTERVAL, default 5)."""
+    try:
+        return max(0.0, float(os.environ.get("MIND_PROGRESS_INTERVAL", "5")))
+    except ValueError:
+        return 5.0
+
+
+class _WholeLines:
+    """A stream that drops tqdm's bare carriage returns and newlines (its cursor moves on a terminal)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class LineProgress(tqdm):
+    """tqdm's counts and rate as whole log lines on stderr, at most one per interval (and one at the end):
+    a log file or CI output shows steady progress instead of a silent wait or carriage-return noise."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.update(ncols=0, mininterval=line_interval(), maxinterval=max(line_interval(), 10.0), miniters=1,
+                      file=_WholeLines(kwargs.get("file") or sys.stderr))
+        self._last_line = ""
+        super().__init__(*args, **kwargs)
+
+    def display(self, msg: str | None = None, pos: int | None = None) -> None:
+        if self.n == 0 and not self.disable and msg is None:
+            return  # the opening 0% line says nothing
+        line = msg if msg is not None else self.__str__()
+        if line and line != self._last_line:
+            self._last_line = line
+            self.fp.write(line.strip() + "\n")
+            self.fp.flush()
 
 
 def progress(total: int | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:
-    """A tqdm bar on stderr; quiet when stderr is not a terminal unless MIND_PROGRESS=1."""
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not progress_wanted(),
+    """Progress on stderr: a tqdm bar on a terminal, a log line every few seconds elsewhere, none when off."""
+    mode = progress_mode()
+    if mode == "lines":
+        return LineProgress(total=total, desc=desc, unit=unit, file=sys.stderr, **kwargs)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=mode == "off",
                 dynamic_ncols=True, **kwargs)
 
 

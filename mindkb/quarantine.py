@@ -21,15 +21,20 @@ def default_path(settings: Settings, command: str) -> Path:
 
 
 class Quarantine:
-    """Appends entries {source, line, reason, raw}; the file is created on the first entry."""
+    """Appends entries {source, line, reason, raw}; the file is created on the first entry.
+
+    `count` is every entry; `rejected` only those of records that were not loaded (an entry may
+    also note a problem of a record that was loaded, e.g. its unreadable image).
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self.count = 0
+        self.rejected = 0
         self._handle: IO[str] | None = None
         self._lock = threading.Lock()  # the catalogue's reader thread and writer both add entries
 
-    def add(self, source: str | Path, line: int | None, reason: str, raw: str | None) -> None:
+    def add(self, source: str | Path, line: int | None, reason: str, raw: str | None, loaded: bool = False) -> None:
         entry = {"source": str(source), "line": line, "reason": reason,
                  "raw": raw[:RAW_LIMIT] if isinstance(raw, str) else raw}
         text = json.dumps(entry, ensure_ascii=False) + "\n"
@@ -39,6 +44,7 @@ class Quarantine:
                 self._handle = self.path.open("a", encoding="utf-8")
             self._handle.write(text)
             self.count += 1
+            self.rejected += not loaded
 
     def flush(self) -> None:
         with self._lock:

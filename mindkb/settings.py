@@ -107,7 +107,15 @@ class Settings(BaseSettings):
     ray_partition_size: int | None = Field(None, ge=1, le=1_000_000)
 
     # --- ingest -------------------------------------------------------------------------------
-    ingest_max_line_bytes: int = Field(10_000_000, ge=1024, le=1_000_000_000)
+    # The most one record may hold (a JSON line; a CSV record, all its lines), and one field of it
+    # (a CSV field; a JSON string value). Larger ones are quarantined and reading goes on.
+    ingest_max_record_bytes: int = Field(10_000_000, ge=1024, le=1_000_000_000, validation_alias=AliasChoices(
+        "MIND_INGEST_MAX_RECORD_BYTES", "ingest_max_record_bytes",
+        "MIND_INGEST_MAX_LINE_BYTES", "ingest_max_line_bytes"))  # the setting's earlier name
+    ingest_max_field_bytes: int = Field(1_000_000, ge=64, le=1_000_000_000)
+    # A run that quarantines more than this share of the records it read exits 1 (after loading
+    # the valid ones and printing its summary); 1 never fails.
+    ingest_max_quarantine_share: float = Field(0.5, ge=0, le=1)
     image_max_bytes: int = Field(20_000_000, ge=1024, le=1_000_000_000)
     image_max_pixels: int = Field(50_000_000, ge=1, le=1_000_000_000)
     image_download_timeout: float = Field(15.0, gt=0, le=600)

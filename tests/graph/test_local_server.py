@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import stat
 import subprocess
+import threading
+import time
 import urllib.request
 
 import pytest
@@ -104,10 +108,78 @@ def test_stop_never_kills_a_process_it_did_not_start(tmp_path):
         sleeper.wait()
 
 
+def _open_entries(root: Path) -> list[str]:
+    """Entries under root (root included) with any group or other permission bit, links aside."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        for path in [folder, *(os.path.join(folder, name) for name in dirs + files)]:
+            st = os.lstat(path)
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+                found.append(f"{oct(st.st_mode & 0o777)} {path}")
+    return found
+
+
+class _CommandLines(threading.Thread):
+    """Every process's command line on the machine, read from /proc every 20 ms: which ones held
+    `secret`, and whether the admin tool's run was seen at all."""
+
+    def __init__(self, secret: str):
+        super().__init__(daemon=True)
+        self.secret = secret.encode()
+        self.leaks: list[str] = []
+        self.saw_admin_tool = False
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    cmdline = Path(entry.path, "cmdline").read_bytes()
+                except OSError:
+                    continue
+                self.saw_admin_tool |= b"set-initial-password" in cmdline
+                if self.secret in cmdline:
+                    self.leaks.append(cmdline.replace(b"\0", b" ").decode(errors="replace")[:300])
+            time.sleep(0.02)
+
+
+def test_start_makes_an_existing_home_private(tmp_path):
+    """A home from before (folders 0755, auth.ini, the conf and logs 0644): the preparation `start` runs
+    first takes group and other bits off all of it; a link out of the home is left alone."""
+    home = tmp_path / "home"
+    for sub in ("data/dbms", "conf", "logs", "run"):
+        (home / sub).mkdir(parents=True)
+    for name in ("data/dbms/auth.ini", "conf/neo4j.conf", "logs/query.log", "password"):
+        (home / name).write_text("x\n")
+        (home / name).chmod(0o644)
+    for folder in (home, *(p for p in home.rglob("*") if p.is_dir())):
+        folder.chmod(0o755)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the server's\n")
+    outside.chmod(0o644)
+    (home / "plugins").mkdir(mode=0o755)
+    (home / "plugins" / "link").symlink_to(outside)
+    assert len(_open_entries(home)) > 8
+    LocalNeo4j(Settings(MIND_NEO4J_HOME=str(home))).write_conf()
+    assert _open_entries(home) == []
+    assert stat.S_IMODE((home / "data" / "dbms" / "auth.ini").stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o644
+
+
+def test_password_arguments_quote_what_the_admin_tool_would_split_or_escape():
+    assert localdb.password_arguments("plain-Pw9") == '-- "plain-Pw9"\n'
+    assert localdb.password_arguments('a "b" c\\d\ne') == '-- "a \\"b\\" c\\\\d\\ne"\n'
+
+
 @pytest.mark.slow
-def test_second_server_on_other_ports_starts_and_stops(tmp_path):
+def test_second_server_on_other_ports_starts_and_stops(tmp_path, monkeypatch):
     """A full start/stop cycle with its own home and ports, alongside the main test server, and a login
-    with a password that starts with a dash."""
+    with a password that starts with a dash and holds what an argument file quotes (space, quotes, a
+    backslash, `#`, non-ASCII). The new home is owner-only, and the password is on no command line:
+    neither in those the launcher builds nor in any process's while the server is set up."""
     ports = []
     for _ in range(2):
         with socket.socket() as sock:
@@ -118,12 +190,36 @@ def test_second_server_on_other_ports_starts_and_stops(tmp_path):
            "MIND_NEO4J_VECTOR_MERGE_FACTOR": "7", "MIND_NEO4J_VECTOR_POPULATION_BUFFER_MB": "24",
            "NEO4J_URI": f"bolt://localhost:{ports[0]}",
            # a password the admin tool would read as an option without `--` (token_urlsafe makes such)
-           "NEO4J_PASSWORD": "-dash-first-Pw9"}
+           "NEO4J_PASSWORD": '-dash-first Pw9 "q" \\ #x é€'}
     settings = Settings(**env)
     local = LocalNeo4j(settings)
+    password = settings.password()
+    built: list[list[str]] = []
+    real_run, real_popen = subprocess.run, subprocess.Popen
+
+    def run(cmd, *args, **kwargs):
+        built.append([str(c) for c in cmd])
+        return real_run(cmd, *args, **kwargs)
+
+    def popen(cmd, *args, **kwargs):
+        built.append([str(c) for c in cmd])
+        return real_popen(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(localdb.subprocess, "run", run)
+    monkeypatch.setattr(localdb.subprocess, "Popen", popen)
+    watcher = _CommandLines(password)
+    watcher.start()
     try:
-        status = local.start()
+        try:
+            status = local.start()
+        finally:
+            watcher.done.set()
+            watcher.join()
         assert status.running and status.managed and not status.reused
+        assert any("set-initial-password" in cmd for cmd in built) and watcher.saw_admin_tool
+        assert not [cmd for cmd in built if any(password in part for part in cmd)]
+        assert watcher.leaks == []
+        assert _open_entries(tmp_path / "neo4j") == []  # data/, auth.ini, conf/, logs/, the password file
         # The server started with the vector-index settings (settings Neo4j rejects at start-up if
         # misspelt, as its config validation is strict).
         conf = (tmp_path / "neo4j" / "conf" / "neo4j.conf").read_text().splitlines()

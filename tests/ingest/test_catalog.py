@@ -25,10 +25,13 @@ def test_plain_and_gzip_with_every_bad_record_kind(empty_graph, settings, cli, t
     gz = write_lines(tmp_path / "meta_b.json.gz", [product("A0005", "From gzip \u2603"), "42"], gz=True)
     qfile = tmp_path / "q.jsonl"
     result = cli("ingest", "catalog", str(plain), str(gz), "--quarantine", str(qfile), "--json")
-    assert result.returncode == 0, result.stderr
+    # 7 of 10 records set aside: more than MIND_INGEST_MAX_QUARANTINE_SHARE (0.5), so exit 1 with one
+    # line, after the valid records are loaded and the summary printed.
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().startswith("mind: 7 of 10 records (70.0%) went to the quarantine")
     summary = result.summary
-    assert {"read", "loaded", "quarantined", "co_buy", "quarantine_file"} <= set(summary)
-    assert summary["read"] == 10  # 2 blank lines skipped silently
+    assert {"lines", "read", "loaded", "quarantined", "co_buy", "quarantine_file"} <= set(summary)
+    assert summary["lines"] == 12 and summary["read"] == 10  # 2 blank lines skipped silently
     assert summary["loaded"] == 3
     assert summary["quarantined"] == 7
     assert summary["quarantine_file"] == str(qfile)
@@ -136,7 +139,7 @@ def test_over_long_and_non_utf8_lines_are_quarantined(empty_graph, settings, cli
                      + b'{"asin": "L0003", "title": "caf\xe9"}\n' + json.dumps(product("L0004")).encode())
     q = tmp_path / "q.jsonl"
     r = cli("ingest", "catalog", str(path), "--quarantine", str(q), "--json",
-            env={"MIND_INGEST_MAX_LINE_BYTES": "2048"})
+            env={"MIND_INGEST_MAX_RECORD_BYTES": "2048"})
     assert r.returncode == 0, r.stderr
     assert (r.summary["read"], r.summary["loaded"], r.summary["quarantined"]) == (4, 2, 2)
     reasons = {e["line"]: e["reason"] for e in quarantined(q)}

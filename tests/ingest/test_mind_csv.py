@@ -42,6 +42,7 @@ def test_real_mind_output_imports_whole(empty_graph, settings, cli, tmp_path):
     assert r.returncode == 0, r.stderr
     s = r.summary
     assert (s["read"], s["quarantined"], s["intentions"], s["created"]) == (len(records), 0, len(records), len(records))
+    assert s["lines"] == source.read_bytes().count(b"\n")  # the header and the descriptions' own lines too
     assert quarantined(q) == []
 
     rows = intentions(empty_graph, settings, "mind-csv")

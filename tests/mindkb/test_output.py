@@ -1,0 +1,45 @@
+"""Progress as a user sees it when stderr is a log file or a pipe: whole lines, a few seconds apart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.support.paths import REPO
+
+SCRIPT = """
+import time
+from mindkb.output import progress
+with progress(total=8, desc="embed intentions", unit="text") as bar:
+    for _ in range(8):
+        time.sleep(0.1)
+        bar.update(1)
+"""
+
+
+def run(**env: str) -> str:
+    full = {k: v for k, v in os.environ.items() if k not in ("MIND_PROGRESS", "MIND_PROGRESS_INTERVAL")}
+    full.update(env)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=full, cwd=REPO,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+def test_a_pipe_gets_counted_lines_at_the_interval_and_a_last_line() -> None:
+    err = run(MIND_PROGRESS_INTERVAL="0.25")
+    lines = err.splitlines()
+    assert "\r" not in err and all(line.strip() for line in lines), repr(err)
+    assert 2 <= len(lines) <= 6, lines  # 0.8 s of work at one line per 0.25 s, plus the closing line
+    assert all(line.startswith("embed intentions:") and "text/s" in line for line in lines), lines
+    assert lines[-1].split()[3] == "8/8", lines[-1]
+
+
+def test_the_default_interval_keeps_a_short_job_to_its_closing_line() -> None:
+    lines = run().splitlines()
+    assert len(lines) == 1 and "8/8" in lines[0], lines
+
+
+def test_progress_can_be_turned_off() -> None:
+    assert run(MIND_PROGRESS="0", MIND_PROGRESS_INTERVAL="0.1") == ""
