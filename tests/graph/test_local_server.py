@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from graph import localdb
 from graph.localdb import LocalNeo4j
 from mindkb.errors import MindError
 from mindkb.settings import Settings
