@@ -70,8 +70,12 @@ def store_version(home: Path) -> str | None:
 
 
 def record_version(home: Path, version: str) -> None:
+    """Written owner-only, as everything in the home, then moved into place."""
     partial = home / f"{RECORD}.partial"
-    partial.write_text(version + "\n")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(version + "\n")
     partial.replace(home / RECORD)
 
 

@@ -39,6 +39,7 @@ def test_what_a_home_records_and_its_logs_tell(tmp_path):
     assert upgrade.store_version(home) == "2026.08.1"  # the newest server that opened it
     upgrade.record_version(home, "5.26.30")
     assert upgrade.store_version(home) == "5.26.30"  # the record wins over the logs
+    assert (home / upgrade.RECORD).stat().st_mode & 0o777 == 0o600
     assert upgrade.version_key("5.26.30") < upgrade.version_key("2026.08.1") < upgrade.version_key("2026.10.0")
     upgrade.record_version(home, NEO4J_VERSION)
     older = LocalNeo4j(Settings(MIND_NEO4J_HOME=str(home), MIND_NEO4J_VERSION=NEO4J_LTS_VERSION))
