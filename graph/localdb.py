@@ -8,7 +8,6 @@ outside the repository, once per version.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -20,8 +19,11 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from graph import upgrade
 from graph.driver import bolt_ready
+from graph.jdk import VECTOR_MODULE, Jdk, calendar_version, find_jdk, simd_off_note
 from mindkb.errors import MindError
+from mindkb.output import note
 from mindkb.processes import alive
 from mindkb.settings import Settings
 
@@ -54,20 +56,8 @@ JVM_OPTIONS = [
     "--enable-native-access=ALL-UNNAMED",
 ]
 
-# Calendar versions (2025.01 and later) need Java 21+ and use Lucene's SIMD vector code when the
-# incubator module is on (Java 25 here); 5.x runs on Java 17.
-JVM_ROOT = Path("/usr/lib/jvm")  # where Debian and Temurin packages put JDKs side by side
-CALENDAR_JVM_OPTIONS = ["--add-modules=jdk.incubator.vector"]
-
-
-def calendar_version(version: str) -> bool:
-    return int(version.split(".", 1)[0]) >= 2025
-
-
-def java_major(java: str) -> int | None:
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    match = re.search(r'version "(\d+)', out)
-    return int(match.group(1)) if match else None
+# Lucene's SIMD vector code for calendar versions, when the chosen JDK has the module (graph/jdk.py).
+CALENDAR_JVM_OPTIONS = [f"--add-modules={VECTOR_MODULE}"]
 
 
 POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -105,9 +95,14 @@ class ServerStatus:
     managed: bool  # started by `mind db start` (pid file points at a live Neo4j process)
     reused: bool = False
     log_file: str | None = None
+    java: str | None = None  # the JDK a start chose (graph/jdk.py)
+    simd: bool | None = None  # Lucene's SIMD vector code on (a calendar version on a JDK with the module)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+_SIMD_NOTED: set[str] = set()
 
 
 class LocalNeo4j:
@@ -117,27 +112,17 @@ class LocalNeo4j:
         self.conf_dir = self.home / "conf"
         self.pid_file = self.home / "run" / "mind-neo4j.pid"
         self.log_file = self.home / "logs" / "console.log"
+        self._jdk: Jdk | None = None
 
     # --- prerequisites ----------------------------------------------------------------------
+    def jdk(self) -> Jdk:
+        """The JDK for this version (graph/jdk.py), chosen once per launcher."""
+        if self._jdk is None:
+            self._jdk = find_jdk(self.settings)
+        return self._jdk
+
     def java(self) -> str:
-        """The first Java new enough for the version: the setting, JAVA_HOME, PATH, then the JDKs
-        installed side by side under JVM_ROOT."""
-        version = self.settings.neo4j_version
-        need = 21 if calendar_version(version) else 17
-        homes = [self.settings.neo4j_java_home, os.environ.get("JAVA_HOME")]
-        candidates = [str(Path(h, "bin", "java")) for h in homes if h]
-        candidates.append(shutil.which("java") or "")
-        candidates += sorted((str(p) for p in JVM_ROOT.glob("*/bin/java")), reverse=True)
-        seen = []
-        for java in dict.fromkeys(c for c in candidates if c and Path(c).exists()):
-            major = java_major(java)
-            seen.append(f"{java} ({major or '?'})")
-            if major and major >= need:
-                return java
-        raise MindError(
-            f"Neo4j {version} needs Java {need} or newer; found " + (", ".join(seen) or "no java")
-            + " (install it, or set MIND_NEO4J_JAVA_HOME, or set NEO4J_URI to an existing server)"
-        )
+        return self.jdk().java
 
     @staticmethod
     def maven() -> str:
@@ -180,7 +165,18 @@ class LocalNeo4j:
 
     def jvm_options(self) -> list[str]:
         """For the server and the admin tool alike."""
-        return JVM_OPTIONS + (CALENDAR_JVM_OPTIONS if calendar_version(self.settings.neo4j_version) else [])
+        return JVM_OPTIONS + (CALENDAR_JVM_OPTIONS if self.simd() else [])
+
+    def simd(self) -> bool:
+        """Lucene's SIMD vector code: a calendar version on a JDK that has the vector module."""
+        return calendar_version(self.settings.neo4j_version) and self.jdk().vector
+
+    def _note_simd_off(self) -> None:
+        """Said once per process and JDK: a server on a JDK without the vector module."""
+        jdk = self.jdk()
+        if calendar_version(self.settings.neo4j_version) and not jdk.vector and jdk.java not in _SIMD_NOTED:
+            _SIMD_NOTED.add(jdk.java)
+            note(simd_off_note(jdk))
 
     def entry_point(self, lib: Path) -> str:
         """The server's main class, as the version's own jar names it (it changed in 2025.x)."""
@@ -287,7 +283,8 @@ class LocalNeo4j:
             bolt=f"bolt://localhost:{self.settings.neo4j_bolt_port}",
             browser=f"http://localhost:{self.settings.neo4j_http_port}/browser/",
             home=str(self.home),
-            version=self.settings.neo4j_version,
+            # a running server: the version that started it (an older home's may differ until upgraded)
+            version=(pid and upgrade.recorded_version(self.home)) or self.settings.neo4j_version,
             managed=bool(pid),
             log_file=str(self.log_file),
         )
@@ -308,7 +305,9 @@ class LocalNeo4j:
         java = self.java()
         lib = self.ensure_jars()
         self.write_conf()
+        upgrade.prepare_home(self)  # a store of an older version: dumped beside the home first
         self._ensure_password(java, lib)
+        self._note_simd_off()
         heap = self.settings.neo4j_heap
         cmd = [
             java, f"-Xms{heap}", f"-Xmx{heap}", *self.jvm_options(),
@@ -323,7 +322,10 @@ class LocalNeo4j:
             )
         write_private(self.pid_file, str(proc.pid))
         self._wait_until_ready(proc.pid)
-        return self.status()
+        upgrade.record_version(self.home, self.settings.neo4j_version)
+        status = self.status()
+        status.java, status.simd = self.jdk().describe(), self.simd()
+        return status
 
     def _wait_until_ready(self, pid: int) -> None:
         deadline = time.monotonic() + self.settings.neo4j_start_timeout

@@ -15,7 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mindkb.errors import BadInput
 
-NEO4J_VERSION = "5.26.30"
+# The local server: the newest calendar release Maven Central serves (checked against its
+# metadata for org.neo4j.app:neo4j-server); NEO4J_LTS_VERSION stays a supported setting.
+NEO4J_VERSION = "2026.08.1"
+NEO4J_LTS_VERSION = "5.26.30"
 ENGINES = ("in-process", "ray")  # how `mind generate` and `mind embed` run (MIND_ENGINE, --engine)
 # The newest neo4j-browser release on Maven Central; it is built for the whole 5.x line.
 NEO4J_BROWSER_VERSION = "5.24.0"
@@ -36,7 +39,9 @@ class Settings(BaseSettings):
     # --- the local server that `mind db start` runs ----------------------------------------
     neo4j_version: str = Field(NEO4J_VERSION)
     neo4j_browser_version: str = Field(NEO4J_BROWSER_VERSION)
-    neo4j_java_home: Path | None = Field(None)  # a JDK for the local server; else found (graph/localdb.py)
+    neo4j_java_home: Path | None = Field(None)  # a JDK for the local server; else found (graph/jdk.py)
+    # Where JDKs installed side by side are looked for after JAVA_HOME (graph/jdk.py).
+    neo4j_jvm_root: Path = Field(Path("/usr/lib/jvm"))
     neo4j_home: Path = Field(Path("~/.local/share/mind/neo4j"))
     neo4j_bolt_port: int = Field(7687, ge=1, le=65535)
     neo4j_http_port: int = Field(7474, ge=1, le=65535)
@@ -198,10 +203,10 @@ class Settings(BaseSettings):
                     for k, v in data.items()}
         return data
 
-    @field_validator("neo4j_home", "cache_dir", "data_dir", mode="after")
+    @field_validator("neo4j_home", "cache_dir", "data_dir", "neo4j_jvm_root", "neo4j_java_home", mode="after")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @field_validator("neo4j_uri", mode="after")
     @classmethod

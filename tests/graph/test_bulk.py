@@ -23,6 +23,9 @@ from mindkb.relations import RELATIONS
 from mindkb.settings import Settings
 from tests.support.server import free_port
 
+# Also run on the 5.26 LTS server (`make test-lts`).
+pytestmark = pytest.mark.server_versions
+
 MODEL = "test-model"
 PRODUCT_TYPES = {"title": "string", "brand": "string", "categories": "string[]"}
 INTENTION_TYPES = {"text": "string", "status": "string", "model": "string", "source": "string"}

@@ -18,6 +18,9 @@ from graph.localdb import LocalNeo4j
 from mindkb.errors import MindError
 from mindkb.settings import Settings
 
+# Also run on the 5.26 LTS server (`make test-lts`).
+pytestmark = pytest.mark.server_versions
+
 
 def test_db_start_twice_reuses_the_running_server(neo4j_server, cli):
     first = cli("db", "start", "--json")
@@ -33,7 +36,7 @@ def test_browser_answers_and_the_server_is_the_configured_version(neo4j_server, 
         assert resp.status == 200
     out = cli("cypher", "CALL dbms.components() YIELD versions RETURN versions[0] AS v")
     assert out.returncode == 0, out.stderr
-    assert f'"{settings.neo4j_version}"' in out.stdout  # 5.26.30 unless MIND_NEO4J_VERSION says otherwise
+    assert f'"{settings.neo4j_version}"' in out.stdout  # the default unless MIND_NEO4J_VERSION says otherwise
 
 
 def test_status_never_prints_the_password(neo4j_server, cli, settings):
@@ -76,37 +79,10 @@ def test_wrong_password_is_one_line_and_never_echoed(neo4j_server, cli):
     assert "definitely-wrong-pw" not in out.stderr + out.stdout
 
 
-def _fake_jdk(root, name: str, major: int) -> Path:
-    """A `java` that only answers -version, as a JDK of that major version does."""
-    java = root / name / "bin" / "java"
-    java.parent.mkdir(parents=True)
-    java.write_text(f'#!/bin/sh\necho \'openjdk version "{major}.0.1" 2025-01-01\' >&2\n')
-    java.chmod(0o755)
-    return java
-
-
-def test_missing_java_and_maven_are_named(monkeypatch, tmp_path):
+def test_missing_maven_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setattr(localdb, "JVM_ROOT", tmp_path / "jvm")
-    with pytest.raises(MindError, match="Java 17 or newer; found no java"):
-        LocalNeo4j(Settings(MIND_NEO4J_VERSION="5.26.30")).java()
     with pytest.raises(MindError, match="Maven"):
         LocalNeo4j.maven()
-
-
-def test_java_is_chosen_for_the_server_version(monkeypatch, tmp_path):
-    """5.x takes the JAVA_HOME Java 17; a calendar version passes it over for a side-by-side JDK 25."""
-    root = tmp_path / "jvm"
-    java17, java25 = _fake_jdk(root, "java-17", 17), _fake_jdk(root, "temurin-25", 25)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setenv("JAVA_HOME", str(java17.parent.parent))
-    monkeypatch.setattr(localdb, "JVM_ROOT", root)
-    assert LocalNeo4j(Settings(MIND_NEO4J_VERSION="5.26.30")).java() == str(java17)
-    assert LocalNeo4j(Settings(MIND_NEO4J_VERSION="2026.08.1")).java() == str(java25)
-    (root / "temurin-25").rename(tmp_path / "gone")
-    with pytest.raises(MindError, match=r"Neo4j 2026.08.1 needs Java 21 or newer; found .*java-17/bin/java \(17\)"):
-        LocalNeo4j(Settings(MIND_NEO4J_VERSION="2026.08.1")).java()
 
 
 def test_port_taken_by_a_foreign_process_is_refused(tmp_path):

@@ -16,6 +16,9 @@ from mindkb.errors import MindError
 from mindkb.ids import intention_id, pair_key
 from mindkb.relations import RELATIONS
 
+# Also run on the 5.26 LTS server (`make test-lts`).
+pytestmark = pytest.mark.server_versions
+
 
 def _schema_snapshot(driver, db):
     constraints, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS c", database_=db)

@@ -28,10 +28,11 @@ def free_port() -> int:
 
 
 def test_home() -> Path:
-    """One home per checkout, so two checkouts' suites can run side by side."""
+    """One home per checkout and server version, so two checkouts' suites (or the suite on the
+    default version and on 5.26, `make test-lts`) can run side by side."""
     digest = hashlib.sha256(str(REPO).encode()).hexdigest()[:10]
     base = Path(os.environ.get("MIND_TEST_NEO4J_BASE") or Path.home() / ".local/share/mind")
-    return base.expanduser() / f"test-neo4j-{digest}"
+    return base.expanduser() / f"test-neo4j-{digest}-{Settings().neo4j_version}"
 
 
 def configure_environment() -> dict[str, str]:
