@@ -165,7 +165,14 @@ class LocalNeo4j:
 
     def jvm_options(self) -> list[str]:
         """For the server and the admin tool alike."""
-        return JVM_OPTIONS + (CALENDAR_JVM_OPTIONS if self.simd() else [])
+        return JVM_OPTIONS + self.temp_options() + (CALENDAR_JVM_OPTIONS if self.simd() else [])
+
+    def temp_options(self) -> list[str]:
+        """The JVM's scratch files (Jetty's unpacked Browser, log4j's configs) in the home, not /tmp, and
+        no perf-data file: a server and its tools leave nothing outside their home."""
+        tmp = self.home / "tmp"
+        tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return [f"-Djava.io.tmpdir={tmp}", "-XX:-UsePerfData"]
 
     def simd(self) -> bool:
         """Lucene's SIMD vector code: a calendar version on a JDK that has the vector module."""
@@ -252,7 +259,7 @@ class LocalNeo4j:
         env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
         proc = subprocess.run(
             # file.encoding: picocli reads the arguments in the JVM's charset, which the C locale makes ASCII.
-            [java, "-Dfile.encoding=UTF-8", "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password",
+            [java, "-Dfile.encoding=UTF-8", *self.temp_options(), "-cp", f"{lib}/*", ADMIN_TOOL, "dbms", "set-initial-password",
              STDIN_ARGUMENTS],
             input=password_arguments(password).encode("utf-8"), capture_output=True, env=env, umask=PRIVATE_UMASK,
         )

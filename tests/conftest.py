@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -24,11 +26,47 @@ from tests.support import server
 from tests.support.cli import run_cli
 
 
+# Names that the suite, its subprocesses and the libraries they use would create in the system's
+# temp folder; the session's own temp root must hold all of them, so none may appear there.
+TEMP_NAMES = ("pytest-of-", "mind-", "ls-data-", "graphiql-", "ray")
+
+
+def system_temp() -> Path:
+    return Path(os.environ.get("MIND_TEST_SYSTEM_TMP") or "/tmp")
+
+
+def temp_entries() -> set[str]:
+    return {p.name for p in system_temp().iterdir() if p.name.startswith(TEMP_NAMES)}
+
+
 def pytest_configure(config) -> None:
+    """One temp root for the whole session (pytest's tmp_path, every subprocess, Ray, Label Studio),
+    removed when the session ends: a test run leaves nothing in /tmp or the user's HOME."""
+    config.mind_temp_before = temp_entries()
+    root = Path(tempfile.mkdtemp(prefix="mind-test-", dir=system_temp()))  # short: Ray's sockets live below
+    config.mind_temp_root = root
+    os.environ["TMPDIR"] = str(root)
+    tempfile.tempdir = str(root)
     server.configure_environment()
     setup_logging()  # library warnings reach stderr as they do under the `mind` command
     # Quarantine files and other run output go to a scratch folder, never to the checkout's data/.
-    os.environ["MIND_DATA_DIR"] = tempfile.mkdtemp(prefix="mind-test-data-")
+    os.environ["MIND_DATA_DIR"] = str(root / "data")
+
+
+def pytest_unconfigure(config) -> None:
+    root = getattr(config, "mind_temp_root", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_in_the_system_temp(request):
+    """At teardown: the only new entry of the suite's kinds in the system temp folder is the session's
+    own root (removed right after)."""
+    yield
+    config = request.config
+    left = temp_entries() - config.mind_temp_before - {config.mind_temp_root.name}
+    assert not left, f"the test session left {sorted(left)} in {system_temp()}"
 
 
 @pytest.fixture(scope="session")

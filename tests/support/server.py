@@ -31,7 +31,7 @@ def test_home() -> Path:
     """One home per checkout and server version, so two checkouts' suites (or the suite on the
     default version and on 5.26, `make test-lts`) can run side by side."""
     digest = hashlib.sha256(str(REPO).encode()).hexdigest()[:10]
-    base = Path(os.environ.get("MIND_TEST_NEO4J_BASE") or Path.home() / ".local/share/mind")
+    base = Path(os.environ.get("MIND_TEST_NEO4J_BASE") or REPO / ".cache")
     return base.expanduser() / f"test-neo4j-{digest}-{Settings().neo4j_version}"
 
 
