@@ -16,6 +16,7 @@ from cli.common import (
     database,
     engine_settings,
 )
+from generation.backends import COMPILE_CHOICES
 from generation.runner import GenerateRequest, run_generate
 from generation.tiny import write_tiny_model
 from mindkb.errors import BadInput
@@ -44,7 +45,8 @@ def generate(
     stage: str = typer.Option("all", "--stage", help="features | intentions | filter | all"),
     relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim "
+                                             "(unset, on CUDA with the fast path: the largest that fits the memory)."),
     model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="transformers | openai | vllm (--engine ray)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1"),
@@ -53,6 +55,9 @@ def generate(
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="auto | bf16 | fp16 | fp32"),
     quantize: Optional[str] = typer.Option(None, "--quantize", help="4bit | 8bit (needs bitsandbytes)"),
+    compile_mode: Optional[str] = typer.Option(
+        None, "--compile", help="auto | on | off: the fast path (static KV cache, shared prefixes, compiled "
+                                "decode on CUDA); auto: on for CUDA with batches >= 8 (MIND_GENERATION_COMPILE)."),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override every stage's default."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed, stored with each result."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Default 0.2, as the paper."),
@@ -81,6 +86,8 @@ def generate(
         raise BadInput("--temperature must be between 0 and 2")
     if quantize not in (None, "4bit", "8bit"):
         raise BadInput("--quantize must be 4bit or 8bit")
+    if compile_mode is not None and compile_mode not in COMPILE_CHOICES:
+        raise BadInput(f"--compile must be one of {', '.join(COMPILE_CHOICES)}")
     if lease_seconds is not None and not 0 < lease_seconds <= 7 * 24 * 3600:
         raise BadInput("--lease-seconds must be positive and at most a week")
     chosen_engine, settings = engine_settings(get_settings(), engine, ray_address, actors, gpus_per_actor)
@@ -94,6 +101,8 @@ def generate(
         relations=parse_relations(relations),
         limit=limit,
         batch_size=batch_size or settings.generation_batch_size,
+        batch_size_auto=batch_size is None and "generation_batch_size" not in settings.model_fields_set,
+        compile=compile_mode or settings.generation_compile,
         model=model or settings.model,
         backend=chosen_backend,
         base_url=base_url or settings.openai_base_url,
