@@ -1,7 +1,7 @@
 """One command on a GPU machine: the fast path against `model.generate` at LLaVA-1.5-13B sizes (then
 7B), random weights, 128 new tokens, the project's prompts and pair images; ONE JSON object last.
 
-    PYTHONUNBUFFERED=1 python3 -m benchmarks.gpu_generation --budget-s 420
+    PYTHONUNBUFFERED=1 python3 -m benchmarks.gpu_generation --budget-s 390
 
 Sections, each in its own try (a failure is recorded and the next section runs), each skipped
 when the time left is under its estimate, in this order:
@@ -199,7 +199,7 @@ def summarise(report: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budget-s", type=float, default=420, help="Stop starting sections after this many seconds.")
+    ap.add_argument("--budget-s", type=float, default=390, help="Stop starting sections after this many seconds.")
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--plain-tokens", type=int, default=128, help="New tokens of the plain baseline.")
     ap.add_argument("--batches", type=int, default=2, help="Timed batches per fast-path measurement.")
