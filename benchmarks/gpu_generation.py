@@ -8,7 +8,7 @@ when the time left is under its estimate, in this order:
   13b_fast_b60     compiled fast path at batch 60 (3 pairs x 20 relations): the decode-step goal;
                    then the same rows without prefix sharing (one prefill per row)
   13b_plain_b60    `model.generate` (dynamic cache) at batch 60: the same-run baseline
-  13b_fast_auto    compiled fast path at the largest batch that fits the memory
+  13b_fast_auto    compiled fast path at the largest batch that fits the memory, then without sharing
   7b_fast_auto     the same with LLaVA-1.5-7B sizes
 If compiling fails, the section falls back to the fast path with an eager decode step (`static`).
 The JSON goes to stdout (last line) and to $OUT/gpu.json when OUT is set.
@@ -166,13 +166,22 @@ def summarise(report: dict) -> dict:
         return sec.get("on") or sec.get("static")
 
     b60, auto, plain = pick("13b_fast_b60"), pick("13b_fast_auto"), (s.get("13b_plain_b60") or {}).get("off")
-    unshared = (s.get("13b_fast_b60") or {}).get("on-unshared") or (s.get("13b_fast_b60") or {}).get("static-unshared")
+
+    def unshared_of(section: str) -> dict | None:
+        sec = s.get(section) or {}
+        return sec.get("on-unshared") or sec.get("static-unshared")
+
+    # verdicts and descriptions share less of their prompts: projected at the rate without sharing,
+    # at the batch that fits when it was measured
+    unshared = unshared_of("13b_fast_auto") or unshared_of("13b_fast_b60")
     out: dict = {}
     if b60 and plain:
         out["fast_vs_plain_batch_60"] = compare({"off": plain, "on": b60}).get("fast_vs_plain")
     best = max((r for r in (b60, auto) if r and r.get("tokens_per_s")), key=lambda r: r["tokens_per_s"], default=None)
     if best:
         proj = project(best["tokens_per_s"], unshared["tokens_per_s"] if unshared else None)
+        proj["rates_from"] = {"intentions": f"{best.get('rows_per_batch')} rows, shared prefixes",
+                              "other": f"{unshared.get('rows_per_batch')} rows, no sharing" if unshared else "same"}
         out["projection_13b"] = proj
         out["goals"] = {
             "tokens_per_s": {"goal": GOALS["tokens_per_s"], "measured": best["tokens_per_s"],
@@ -226,8 +235,8 @@ def main(argv: list[str] | None = None) -> dict:
             run.section("13b_fast_b60", 110, fast_section, model, processor, name, "60", tokens, args.batches,
                         folder, True)
             run.section("13b_plain_b60", 45, plain_section, model, processor, name, args.plain_tokens, folder)
-            run.section("13b_fast_auto", 90, fast_section, model, processor, name, "auto", tokens, args.batches,
-                        folder, False)
+            run.section("13b_fast_auto", 115, fast_section, model, processor, name, "auto", tokens, args.batches,
+                        folder, True)
             del model, processor, built
             free_cuda()
         built = "7b" in archs and run.section("7b_build", 100, build, "llava-1.5-7b", args.scale, args.device)
