@@ -502,14 +502,13 @@ class FastGenerator:
             if self.takes_cache_position:
                 kwargs["cache_position"] = torch.arange(Pa, device=dev)
             tmp = self.model(**kwargs).past_key_values
-            dest = [b for b, gi in enumerate(row_group) if gi in chunk]
-            src = torch.tensor([chunk.index(row_group[b]) for b in dest], device=dev)
-            dest_t = torch.tensor(dest, device=dev)
+            runs = copy_runs(row_group, chunk)
             for i in range(layers):
                 keys, values = layer_kv(cache, i)
                 tk, tv = layer_kv(tmp, i)
-                keys[:, :, :Pa].index_copy_(0, dest_t, tk.index_select(0, src))
-                values[:, :, :Pa].index_copy_(0, dest_t, tv.index_select(0, src))
+                for lo, hi, j in runs:  # broadcast copies: no batch-sized temporary
+                    keys[lo:hi, :, :Pa].copy_(tk[j:j + 1].expand(hi - lo, -1, -1, -1))
+                    values[lo:hi, :, :Pa].copy_(tv[j:j + 1].expand(hi - lo, -1, -1, -1))
             del tmp
 
     def _prefill_suffixes(self, cache, suffix, mask, positions, Pa: int):
@@ -579,6 +578,21 @@ class Chooser:
             return logits.argmax(-1)
         probs = torch.softmax(self.warp(logits, so_far), dim=-1)
         return torch.multinomial(probs, num_samples=1).squeeze(1)
+
+
+def copy_runs(row_group: list[int], chunk: list[int]) -> list[list[int]]:
+    """[first row, end row, index in chunk] for each run of consecutive rows whose group is the same
+    member of `chunk`: the rows one prefix is copied to in one go."""
+    runs: list[list[int]] = []
+    for b, gi in enumerate(row_group):
+        if gi not in chunk:
+            continue
+        j = chunk.index(gi)
+        if runs and runs[-1][1] == b and runs[-1][2] == j:
+            runs[-1][1] += 1
+        else:
+            runs.append([b, b + 1, j])
+    return runs
 
 
 def compiled_call(model, options: FastOptions):

@@ -21,6 +21,7 @@ from generation.fastpath import (
     ShapePolicy,
     Unsupported,
     common_prefix,
+    copy_runs,
     make_groups,
     split_plans,
 )
@@ -171,6 +172,9 @@ def test_groups_share_exactly_their_common_prefix():
     assert [(g.rows, g.prefix) for g in groups] == [([0, 1, 2], 2), ([3], 1)]  # a lone row keeps 1 token
     with pytest.raises(Unsupported):  # a prefix that would cut through the image tokens
         make_groups(ids, [0, 0, 0, 1], [3, 3, 3, 0])
+    # rows 0-1 group 0, 2-4 group 1, a padding row (a copy of group 0's first row): one copy per run
+    assert copy_runs([0, 0, 1, 1, 1, 0], [0, 1]) == [[0, 2, 0], [2, 5, 1], [5, 6, 0]]
+    assert copy_runs([0, 0, 1, 1, 1, 0], [1]) == [[2, 5, 0]]  # a chunk holding group 1 only
 
 
 def test_fast_path_switches():
