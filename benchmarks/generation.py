@@ -1,20 +1,31 @@
-"""Intention-generation throughput: the authors' reference loop vs. the pipeline, in one run.
+"""Intention-generation throughput: the authors' loop, the plain pipeline and the fast path, in one run.
 
 (a) reference: as the released MIND scripts, one request at a time (batch 1), the two images read
     from disk, stacked and processed afresh for every relation;
 (b) pipeline: `TransformersBackend.generate` as `mind generate` uses it: each pair's stacked image
-    made once for all its relations, requests sorted by length, batches with left padding.
-Both decode the same prompts with the paper's sampling (temperature 0.2) and a FIXED output length
-(min_new_tokens = max_new_tokens), so both produce the same number of tokens.
+    made once for all its relations, then per `--compile` mode:
+      off     `model.generate`, requests sorted by length, left padding, a dynamic cache;
+      static  the fast path (generation/fastpath.py) with its decode step run eagerly;
+      on      the fast path with the decode step compiled (CUDA graphs on CUDA);
+    each mode with each pair's prompt prefix prefilled once (and, with `--no-share` too, per row).
+Every run decodes the same prompts with the paper's sampling (temperature 0.2) and a FIXED output
+length (min_new_tokens = max_new_tokens), so every path produces the same number of tokens. A
+mode's first batch (compiling its shape) is run before its timing and reported as `warmup_s`.
 
-    python -m benchmarks.generation --json                       # tiny random LLaVA, CPU
-    python -m benchmarks.generation --arch llava-1.5-7b --json   # LLaVA-1.5-7B sizes, random weights (GPU)
+    python -m benchmarks.generation --json                          # tiny random LLaVA, CPU
+    python -m benchmarks.generation --arch llava-1.5-13b --device cuda --no-reference \\
+        --compile off,on --batch-size 60 --batches 2 --max-new-tokens 128 --json
     python -m benchmarks.generation --arch llava-1.5-7b --scale 0.03 --pairs 1 --relations 2 --json
+
+The report projects the paper's run (126,142 pairs x 20 relations of intentions, as many filter
+verdicts, 107,215 feature descriptions) from the measured rates: on one GPU, and on N GPUs through
+the Ray engine assuming each GPU's actor keeps the measured rate (linear in GPUs).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import tempfile
 import time
@@ -23,6 +34,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from generation.backends import Decoding, Request, TransformersBackend, pick_device, pick_dtype
+from generation.fastpath import FastOptions
 from generation.images import load_image, stack_vertical
 from generation.prompts import intention_prompt
 from mindkb.relations import RELATIONS
@@ -36,32 +48,56 @@ FEATURES = (
     "at home, at work or while travelling, and it would make a practical gift for friends and family."
 )
 
+# The paper's run (its Table 1 and section 3): pairs, relations, products described.
+PAPER_PAIRS = 126_142
+PAPER_RELATIONS = 20
+PAPER_PRODUCTS = 107_215
+INTENTION_TOKENS = 130  # an intention is at most 120 words; ~130 tokens on average
 
-def llava_7b_spec(scale: float) -> dict:
-    """LLaVA-1.5-7B: CLIP ViT-L/14-336 + Llama-2-7B (Vicuna), optionally scaled down for tests."""
-    def dim(full: int, heads: int) -> int:
-        return max(heads, int(full * scale) // heads * heads)
+# LLaVA-1.5: CLIP ViT-L/14-336 and a Vicuna (Llama-2) language model.
+TEXT_SIZES = {
+    "llava-1.5-7b": dict(text_hidden=4096, text_layers=32, text_heads=32, text_intermediate=11008),
+    "llava-1.5-13b": dict(text_hidden=5120, text_layers=40, text_heads=40, text_intermediate=13824),
+}
 
-    vision_heads, text_heads = 16, 32
+
+def llava_spec(arch: str, scale: float = 1.0) -> dict:
+    """LLaVA-1.5's sizes (7b or 13b), optionally scaled down for tests."""
+    full = TEXT_SIZES[arch]
+
+    def dim(size: int, heads: int) -> int:  # a width split across heads
+        return size if scale >= 1 else max(heads, int(size * scale) // heads * heads)
+
+    def inter(size: int) -> int:  # an MLP width: 13B's 13824 is no multiple of its 40 heads
+        return size if scale >= 1 else max(8, int(size * scale) // 8 * 8)
+
+    vision_heads, text_heads = 16, full["text_heads"]
     if scale < 1:
         vision_heads, text_heads = 2, 4
     image = 336 if scale >= 1 else max(28, int(336 * scale) // 14 * 14)
     return dict(
         image_size=image, patch_size=14,
         vision_hidden=dim(1024, vision_heads), vision_layers=max(2, round(24 * scale)), vision_heads=vision_heads,
-        vision_intermediate=dim(4096, vision_heads),
-        text_hidden=dim(4096, text_heads), text_layers=max(2, round(32 * scale)), text_heads=text_heads,
-        text_intermediate=dim(11008, text_heads), vocab=32064, max_positions=4096,
+        vision_intermediate=inter(4096),
+        text_hidden=dim(full["text_hidden"], text_heads), text_layers=max(2, round(full["text_layers"] * scale)),
+        text_heads=text_heads, text_intermediate=inter(full["text_intermediate"]),
+        vocab=32064, max_positions=4096,
     )
 
 
-def build_synthetic(arch: str, scale: float, device: str, dtype: str) -> TransformersBackend:
+def llava_7b_spec(scale: float) -> dict:
+    return llava_spec("llava-1.5-7b", scale)
+
+
+def build_synthetic(arch: str, scale: float, device: str, dtype: str):
+    """(model, processor): LLaVA-1.5 sizes with random weights, initialised on the target device
+    (a 13B model initialised on the CPU would take minutes)."""
     import torch
     from transformers import LlavaForConditionalGeneration
 
     from generation.tiny import TinySpec, build_config, build_processor, build_tokenizer
 
-    s = llava_7b_spec(scale)
+    s = llava_spec(arch, scale)
     tokenizer = build_tokenizer()
     processor = build_processor(tokenizer, s["image_size"], s["patch_size"])
     spec = TinySpec(image_size=s["image_size"], patch_size=s["patch_size"], vision_hidden=s["vision_hidden"],
@@ -74,7 +110,7 @@ def build_synthetic(arch: str, scale: float, device: str, dtype: str) -> Transfo
     torch_dtype = pick_dtype(dtype, dev)
     with torch.device(dev):
         model = LlavaForConditionalGeneration._from_config(config, dtype=torch_dtype).eval()
-    return TransformersBackend(model, processor, f"synthetic-{arch}-x{scale}", batch_size=8)
+    return model, processor
 
 
 def make_inputs(folder: Path, pairs: int, size: int) -> list[dict]:
@@ -109,61 +145,219 @@ def reference(backend: TransformersBackend, inputs: list[dict], relations, decod
     return n
 
 
-def pipeline(backend: TransformersBackend, inputs: list[dict], relations, decoding: Decoding) -> int:
+def requests_for(inputs: list[dict], relations) -> list[Request]:
     requests = []
     for pair in inputs:
         stacked = stack_vertical(load_image(pair["imageA"]), load_image(pair["imageB"]))  # once per pair
         requests += [Request(prompt(pair, rel.template), [stacked]) for rel in relations]
+    return requests
+
+
+def pipeline(backend: TransformersBackend, inputs: list[dict], relations, decoding: Decoding) -> int:
+    requests = requests_for(inputs, relations)
     backend.generate(requests, decoding)
     return len(requests)
 
 
-def main(argv: list[str] | None = None) -> dict:
+# --- one measured mode ----------------------------------------------------------------------------
+
+
+def pairs_per_batch(backend: TransformersBackend, sample: list[dict], relations, decoding: Decoding) -> int:
+    """Whole pairs per model batch: the fast path's row limit at this prompt's cache length."""
+    if backend.fast is None:
+        return max(1, backend.batch_size // len(relations))
+    reqs = requests_for(sample[:1], relations)
+    texts = [backend.render(r) for r in reqs]
+    plans = backend.fast.plans(texts, [r.images for r in reqs], decoding.max_new_tokens)
+    return max(1, backend.fast.batch_limit(plans[0].length) // len(relations))
+
+
+def measure(backend: TransformersBackend, folder: Path, relations, decoding: Decoding, batches: int,
+            pairs: int | None, image_size: int, share: bool = True) -> dict:
+    """Warm-up batch (compiles the shape), then the timed run; the backend's own split of the time."""
+    if backend.fast is not None:
+        backend.fast.opt.share_prefix = share
+    sample = make_inputs(folder, 1, image_size)
+    per_batch = pairs_per_batch(backend, sample, relations, decoding)
+    n_pairs = pairs if pairs is not None else per_batch * batches
+    inputs = make_inputs(folder, max(n_pairs, per_batch), image_size)
+    backend.take_stats()
+    started = time.perf_counter()
+    if backend.fast is not None:  # one full batch: it compiles the shape the timed batches use
+        pipeline(backend, inputs[:per_batch], relations, decoding)
+    else:  # kernels and allocator only
+        pipeline(backend, inputs[:1], relations[:2], decoding)
+    warm = backend.take_stats()
+    warmup_wall = time.perf_counter() - started
+    started = time.perf_counter()
+    units = pipeline(backend, inputs[:n_pairs], relations, decoding)
+    wall = time.perf_counter() - started
+    stats = backend.take_stats()
+    part = stats.get("fast") or stats.get("plain") or {}
+    out = {
+        "compile": backend.compile_mode, "path": stats["path"], "compiled": stats.get("compiled", False),
+        "share_prefix": share if backend.fast is not None else False,
+        "units": units, "pairs": n_pairs, "pairs_per_batch": per_batch, "rows_per_batch": per_batch * len(relations),
+        "wall_s": round(wall, 3), "units_per_s": round(units / wall, 3),
+        "tokens": part.get("new_tokens"), "tokens_per_s": round(part.get("new_tokens", 0) / wall, 2),
+        "prefill_s": part.get("prefill_s"), "decode_s": part.get("decode_s"),
+        "decode_step_ms": part.get("decode_step_ms"), "batches": part.get("batches"),
+        "model_rows": part.get("rows"), "prompt_tokens_per_request": round(part.get("prompt_tokens", 0) / max(1, units), 1),
+        "prefilled_tokens": part.get("prefilled_tokens"), "shapes": (warm.get("fast") or {}).get("shapes", []),
+        "warmup_s": round(warmup_wall, 3), "compile_warmup_s": (warm.get("fast") or {}).get("warmup_s", 0.0),
+        "peak_memory_gib": max(warm.get("peak_memory_gib") or 0, stats.get("peak_memory_gib") or 0) or None,
+    }
+    for key in ("memory_plan", "kv_arena_gib"):
+        if key in stats:
+            out[key] = stats[key]
+    if "dynamo_graphs" in stats:  # equal: the timed batches ran the graphs the warm-up compiled
+        out["dynamo_graphs"] = [warm.get("dynamo_graphs"), stats["dynamo_graphs"]]
+    return out
+
+
+# --- the paper's run ------------------------------------------------------------------------------
+
+
+def paper_tokens(intention_tokens: int = INTENTION_TOKENS) -> dict:
+    """Generated tokens of the paper's run, with the stages' budgets from the settings."""
+    from mindkb.settings import Settings
+
+    s = Settings()
+    units = PAPER_PAIRS * PAPER_RELATIONS
+    return {
+        "intentions": units * min(intention_tokens, s.max_new_tokens_intentions),
+        "filter": units * s.max_new_tokens_filter,
+        "features": PAPER_PRODUCTS * s.max_new_tokens_features,
+    }
+
+
+def project(shared_rate: float, unshared_rate: float | None = None, gpus: tuple[int, ...] = (8, 16)) -> dict:
+    """Wall time of the paper's run at the measured tokens/s: intentions at the shared-prefix rate,
+    filter verdicts and feature descriptions (which share less of their prompts) at the per-row rate.
+    N GPUs: one Ray actor per GPU at the same rate each (linear scaling assumed, the engine's fixed
+    start-up per stage left out)."""
+    tokens = paper_tokens()
+    other = unshared_rate or shared_rate
+    seconds = tokens["intentions"] / shared_rate + (tokens["filter"] + tokens["features"]) / other
+    out = {"tokens": tokens, "total_tokens": sum(tokens.values()),
+           "rate_intentions_tok_s": round(shared_rate, 1), "rate_other_tok_s": round(other, 1),
+           "one_gpu_days": round(seconds / 86400, 2),
+           "assumption": "N GPUs = N Ray actors, each at the measured single-GPU rate"}
+    for n in gpus:
+        out[f"gpus_{n}_hours"] = round(seconds / n / 3600, 2)
+    return out
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def load_backend(args, tmp_path: Path, model=None, processor=None):
+    if model is not None:
+        return model, processor
+    if args.model:
+        b = TransformersBackend.load(args.model, args.device, args.dtype)
+        return b.model, b.processor
+    if args.arch == "tiny":
+        from generation.tiny import write_tiny_model
+
+        write_tiny_model(tmp_path / "tiny")
+        b = TransformersBackend.load(str(tmp_path / "tiny"), args.device, args.dtype)
+        return b.model, b.processor
+    return build_synthetic(args.arch, args.scale, args.device, args.dtype)
+
+
+def backend_for(model, processor, name: str, mode: str, batch: str, args) -> TransformersBackend:
+    auto = batch == "auto"
+    size = 8 if auto else int(batch)
+    options = FastOptions(length_bucket=args.length_bucket, auto_batch=auto and mode != "off")
+    return TransformersBackend(model, processor, name, batch_size=size, compile=mode, fast_options=options)
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", choices=("tiny", "llava-1.5-7b"), default="tiny")
-    ap.add_argument("--scale", type=float, default=1.0, help="Scale the llava-1.5-7b sizes (tests: 0.03).")
+    ap.add_argument("--arch", choices=("tiny", *TEXT_SIZES), default="tiny")
+    ap.add_argument("--scale", type=float, default=1.0, help="Scale the LLaVA sizes (tests: 0.03).")
     ap.add_argument("--model", help="A checkpoint folder or id instead of a synthetic model.")
-    ap.add_argument("--pairs", type=int, default=6)
+    ap.add_argument("--pairs", type=int, default=None, help="Pairs per timed run (default: --batches full batches).")
+    ap.add_argument("--batches", type=int, default=1, help="Timed batches per mode when --pairs is not given.")
     ap.add_argument("--relations", type=int, default=20, help="Relations per pair (1-20).")
-    ap.add_argument("--batch-size", type=int, default=20)
+    ap.add_argument("--batch-size", default="20", help="Rows per model batch, or auto (the fast path: what fits).")
+    ap.add_argument("--compile", default="off", help="Comma-separated modes to measure: off, static, on, auto.")
+    ap.add_argument("--no-share", action="store_true", help="Also measure the fast path without prefix sharing.")
+    ap.add_argument("--no-reference", action="store_true", help="Skip the batch-1 loop (slow on big models).")
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--length-bucket", type=int, default=128)
     ap.add_argument("--image-size", type=int, default=500, help="Side of the drawn product images (px).")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--dtype", default="auto")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def run(args, model=None, processor=None) -> dict:
     relations = RELATIONS[: max(1, min(20, args.relations))]
     decoding = Decoding(max_new_tokens=args.max_new_tokens, min_new_tokens=args.max_new_tokens, seed=0)
-
+    modes = [m.strip() for m in args.compile.split(",") if m.strip()]
+    name = args.model or args.arch
+    result: dict = {"arch": name, "scale": args.scale, "max_new_tokens": args.max_new_tokens,
+                    "relations": len(relations), "batch_size": args.batch_size, "modes": {}}
     with tempfile.TemporaryDirectory(prefix="mind-bench-") as tmp:
         tmp_path = Path(tmp)
-        if args.model:
-            backend = TransformersBackend.load(args.model, args.device, args.dtype, batch_size=args.batch_size)
-        elif args.arch == "tiny":
-            from generation.tiny import write_tiny_model
+        started = time.perf_counter()
+        model, processor = load_backend(args, tmp_path, model, processor)
+        result["build_s"] = round(time.perf_counter() - started, 2)
+        result["device"], result["dtype"] = str(model.device), str(model.dtype)
+        if not args.no_reference:
+            backend = backend_for(model, processor, name, "off", args.batch_size, args)
+            inputs = make_inputs(tmp_path, args.pairs or 6, args.image_size)
+            pipeline(backend, inputs[:1], relations[:1], decoding)  # kernels, allocator: outside both timings
+            t0 = time.perf_counter()
+            n_ref = reference(backend, inputs, relations, decoding)
+            t_ref = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            n_pipe = pipeline(backend, inputs, relations, decoding)
+            t_pipe = time.perf_counter() - t0
+            ref_rate, pipe_rate = n_ref / t_ref, n_pipe / t_pipe
+            result.update({"reference_per_s": round(ref_rate, 3), "pipeline_per_s": round(pipe_rate, 3),
+                           "speedup": round(pipe_rate / ref_rate, 2), "units": n_pipe})
+        for mode in modes:
+            backend = backend_for(model, processor, name, mode, args.batch_size, args)
+            shares = [True, False] if args.no_share and backend.fast is not None else [True]
+            for share in shares:
+                key = mode if share else f"{mode}-unshared"
+                result["modes"][key] = measure(backend, tmp_path, relations, decoding, args.batches, args.pairs,
+                                               args.image_size, share)
+            backend.close()  # its KV arena and compiled graphs
+            del backend
+            gc.collect()
+    result.update(compare(result["modes"]))
+    return result
 
-            write_tiny_model(tmp_path / "tiny")
-            backend = TransformersBackend.load(str(tmp_path / "tiny"), args.device, args.dtype,
-                                               batch_size=args.batch_size)
-        else:
-            backend = build_synthetic(args.arch, args.scale, args.device, args.dtype)
-        backend.batch_size = args.batch_size
-        inputs = make_inputs(tmp_path, args.pairs, args.image_size)
-        # Warm-up (kernels, allocator) outside both timings.
-        pipeline(backend, inputs[:1], relations[:1], decoding)
-        t0 = time.perf_counter()
-        n_ref = reference(backend, inputs, relations, decoding)
-        t_ref = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        n_pipe = pipeline(backend, inputs, relations, decoding)
-        t_pipe = time.perf_counter() - t0
-    ref_rate, pipe_rate = n_ref / t_ref, n_pipe / t_pipe
-    result = {
-        "reference_per_s": round(ref_rate, 3), "pipeline_per_s": round(pipe_rate, 3),
-        "speedup": round(pipe_rate / ref_rate, 2), "units": n_pipe, "arch": args.model or args.arch,
-        "scale": args.scale, "device": str(backend.model.device), "dtype": str(backend.model.dtype),
-        "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens,
-    }
+
+def compare(modes: dict) -> dict:
+    """Fast path against `model.generate` in the same run, and the paper's run projected."""
+    out: dict = {}
+    plain = modes.get("off")
+    fast_key = next((k for k in ("on", "auto", "static") if k in modes), None)
+    fast = modes.get(fast_key) if fast_key else None
+    if plain and fast and plain.get("tokens_per_s") and fast.get("tokens_per_s"):
+        out["fast_vs_plain"] = {
+            "fast_mode": fast_key,
+            "tokens_per_s": round(fast["tokens_per_s"] / plain["tokens_per_s"], 2),
+            "decode_step": round(plain["decode_step_ms"] / fast["decode_step_ms"], 2)
+            if plain.get("decode_step_ms") and fast.get("decode_step_ms") else None,
+            "prefill": round(plain["prefill_s"] / fast["prefill_s"], 2) if fast.get("prefill_s") else None,
+        }
+    best = fast or plain
+    if best and best.get("tokens_per_s"):
+        unshared = modes.get(f"{fast_key}-unshared") if fast else None
+        out["projection"] = project(best["tokens_per_s"], unshared["tokens_per_s"] if unshared else None)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parser().parse_args(argv)
+    result = run(args)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
     return result
 

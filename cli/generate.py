@@ -17,6 +17,7 @@ from cli.common import (
     database,
     engine_settings,
 )
+from generation.backends import COMPILE_CHOICES
 from generation.runner import GenerateRequest, run_generate
 from generation.tiny import write_tiny_model
 from mindkb.errors import BadInput
@@ -45,7 +46,8 @@ def generate(
     stage: str = typer.Option("all", "--stage", click_type=choice(*STAGE_CHOICES), help="Which stage to run."),
     relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim "
+                                             "(unset, on CUDA with the fast path: the largest that fits the memory)."),
     model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
     backend: Optional[str] = typer.Option(None, "--backend", click_type=choice("transformers", "openai", "vllm"),
                                            help="Where the model runs (vllm: with --engine ray; default MIND_BACKEND)."),
@@ -57,6 +59,10 @@ def generate(
                                          help="Weights' precision (default MIND_DTYPE)."),
     quantize: Optional[str] = typer.Option(None, "--quantize", click_type=choice("4bit", "8bit"),
                                             help="Load the weights quantised (needs bitsandbytes)."),
+    compile_mode: Optional[str] = typer.Option(
+        None, "--compile", click_type=choice(*COMPILE_CHOICES),
+        help="The fast path (static KV cache, shared prefixes, compiled decode on CUDA); auto: on for CUDA "
+             "with batches >= 8 (MIND_GENERATION_COMPILE)."),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override every stage's default."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed, stored with each result."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Default 0.2, as the paper."),
@@ -98,6 +104,8 @@ def generate(
         relations=parse_relations(relations),
         limit=limit,
         batch_size=batch_size or settings.generation_batch_size,
+        batch_size_auto=batch_size is None and "generation_batch_size" not in settings.model_fields_set,
+        compile=compile_mode or settings.generation_compile,
         model=model or settings.model,
         backend=chosen_backend,
         base_url=base_url or settings.openai_base_url,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -17,7 +19,9 @@ import httpx
 from PIL import Image
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from mindkb.errors import BadInput, BadOption, MindError
+from mindkb.errors import BadInput, BadOption, MindError, literal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,10 +85,56 @@ def pick_dtype(dtype: str, device: str):
     return table[dtype]
 
 
-class TransformersBackend:
-    """LLaVA in this process: left padding, batches of similar length, `torch.inference_mode`."""
+COMPILE_CHOICES = ("auto", "on", "off")
 
-    def __init__(self, model, processor, model_id: str, batch_size: int = 8):
+
+def resolve_compile(mode: str, device: str, batch_size: int, quantized: bool = False,
+                    auto_batch: bool = False) -> tuple[bool, bool]:
+    """(fast path, torch.compile) for a --compile value.
+
+    on: the fast path, its decode step compiled on CUDA (elsewhere it runs eagerly: compiling
+    for the CPU costs more than it saves). auto: the same on CUDA for batches of 8 or more (or a
+    batch sized to the memory), else the plain path. off: `model.generate`. static: the fast path
+    without torch.compile (tests, comparisons). A quantized model always takes the plain path.
+    """
+    if mode not in (*COMPILE_CHOICES, "static"):
+        raise BadOption(f"{{compile}} must be one of {', '.join(COMPILE_CHOICES)}, not {literal(repr(mode))}")
+    cuda = device.startswith("cuda")
+    if quantized or mode == "off":
+        return False, False
+    if mode == "static":
+        return True, False
+    if mode == "on":
+        return True, cuda
+    return (True, True) if cuda and (auto_batch or batch_size >= 8) else (False, False)
+
+
+class _FirstLogits:
+    """A no-op logits processor that notes when `generate` has the prefill's logits."""
+
+    def __init__(self, device):
+        self.device, self.at = device, None
+
+    def __call__(self, input_ids, scores):
+        if self.at is None:
+            from generation.fastpath import sync
+
+            sync(self.device)
+            self.at = time.perf_counter()
+        return scores
+
+
+class TransformersBackend:
+    """LLaVA in this process: left padding, batches of similar length, no autograd.
+
+    With the fast path (`compile`, generation/fastpath.py) batches run through static KV caches in
+    a few shapes with shared prompt prefixes prefilled once; otherwise through `model.generate`.
+    """
+
+    def __init__(self, model, processor, model_id: str, batch_size: int = 8, compile: str = "off",
+                 fast_options=None, quantized: bool = False):
+        from generation.fastpath import FastGenerator, FastOptions, Stats
+
         self.model = model
         self.processor = processor
         self.model_id = model_id
@@ -92,10 +142,19 @@ class TransformersBackend:
         self.processor.tokenizer.padding_side = "left"
         if self.processor.tokenizer.pad_token is None:
             self.processor.tokenizer.pad_token = self.processor.tokenizer.eos_token
+        options = fast_options or FastOptions()
+        fast, compiled = resolve_compile(compile, str(model.device), batch_size, quantized, options.auto_batch)
+        self.compile_mode = compile
+        self.fast = None
+        self.plain_stats = Stats(path="plain")
+        if fast:
+            options.compiled = compiled
+            self.fast = FastGenerator(model, processor, options, batch_size)
+            self.batch_size = self.fast.batch_size
 
     @classmethod
     def load(cls, model_id: str, device: str = "auto", dtype: str = "auto", quantize: str | None = None,
-             batch_size: int = 8) -> "TransformersBackend":
+             batch_size: int = 8, compile: str = "off", fast_options=None) -> "TransformersBackend":
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
         device = pick_device(device)
@@ -121,7 +180,8 @@ class TransformersBackend:
         if not quantize:
             model = model.to(device)
         model.eval()
-        return cls(model, processor, model_id, batch_size)
+        return cls(model, processor, model_id, batch_size, compile=compile, fast_options=fast_options,
+                   quantized=bool(quantize))
 
     def render(self, request: Request) -> str:
         content = [{"type": "image"} for _ in request.images] + [{"type": "text", "text": request.prompt}]
@@ -131,6 +191,14 @@ class TransformersBackend:
 
     def generate(self, requests: Sequence[Request], decoding: Decoding) -> list[str]:
         texts = [self.render(r) for r in requests]
+        if self.fast is not None and texts:
+            from generation.fastpath import Unsupported
+
+            try:
+                return self.fast.generate(texts, [r.images for r in requests], decoding)
+            except Unsupported as exc:
+                log.info("fast path: %s; this call takes model.generate", exc)
+                self.fast.stats.fallback_batches += 1
         # Sort by length so that each batch pads little; answers go back in the caller's order.
         order = sorted(range(len(requests)), key=lambda i: (len(requests[i].images), len(texts[i])))
         out: list[str] = [""] * len(requests)
@@ -171,14 +239,64 @@ class TransformersBackend:
             gen_kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p)
         if decoding.min_new_tokens:
             gen_kwargs["min_new_tokens"] = decoding.min_new_tokens
+        from transformers import LogitsProcessorList
+
+        from generation.fastpath import count_new_tokens, sync
+
+        first = _FirstLogits(self.model.device)
         torch.manual_seed(decoding.seed)
+        started = time.perf_counter()
         with torch.inference_mode():
-            output = self.model.generate(**inputs, **gen_kwargs)
+            output = self.model.generate(**inputs, **gen_kwargs, logits_processor=LogitsProcessorList([first]))
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        sync(self.model.device)
+        ended = time.perf_counter()
+        st = self.plain_stats
+        st.batches += 1
+        st.requests += len(texts)
+        st.rows += len(texts)
+        st.prompt_tokens += int(inputs["attention_mask"].sum())
+        st.prefilled_tokens += int(inputs["attention_mask"].sum())
+        st.prefill_s += (first.at or ended) - started
+        st.decode_s += ended - (first.at or ended)
+        st.decode_steps += max(0, new_tokens.shape[1] - 1)
+        st.decode_row_steps += max(0, new_tokens.shape[1] - 1) * len(texts)
+        eos = self.model.generation_config.eos_token_id
+        st.new_tokens += count_new_tokens(new_tokens.cpu(), [eos] if isinstance(eos, int) else list(eos or []))
         return [t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)]
 
+    def take_stats(self) -> dict:
+        """What the model did since the last call (both paths), with peak GPU memory; then reset."""
+        import torch
+
+        from generation.fastpath import Stats
+
+        out: dict = {"compile": self.compile_mode, "path": "fast" if self.fast else "plain",
+                     "batch_size": self.batch_size, "device": str(self.model.device)}
+        if self.fast is not None:
+            fast = self.fast.stats
+            out["fast"] = fast.as_dict()
+            out["compiled"] = fast.compiled
+            if self.fast.memory is not None:
+                out["memory_plan"] = self.fast.memory.as_dict()
+            if self.fast.arena is not None:
+                out["kv_arena_gib"] = round(self.fast.arena.nbytes / 2**30, 3)
+            if fast.compiled:  # graphs compiled so far in this process: a rise during a timed run is a recompile
+                from torch._dynamo.utils import counters
+
+                out["dynamo_graphs"] = int(counters["stats"]["unique_graphs"])
+            self.fast.stats = Stats(compiled=fast.compiled)
+        if self.plain_stats.batches:
+            out["plain"] = self.plain_stats.as_dict()
+        self.plain_stats = Stats(path="plain")
+        if self.model.device.type == "cuda":
+            out["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(self.model.device) / 2**30, 3)
+            torch.cuda.reset_peak_memory_stats(self.model.device)
+        return out
+
     def close(self) -> None:
-        pass
+        if self.fast is not None:
+            self.fast.close()
 
 
 # --- OpenAI-compatible servers ---------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from neo4j import Driver
 
 from generation.backends import Backend, Decoding, OpenAIBackend, TransformersBackend
+from generation.fastpath import FastOptions
 from generation.stage import StageOptions, StageResult
 from generation.stages import run_stage
 from mindkb.errors import BadOption
@@ -34,6 +35,8 @@ class GenerateRequest:
     lease_seconds: float = 900.0
     overwrite_features: bool = False
     engine: str = "in-process"  # or "ray": the stages as Ray Data pipelines (generation/ray_engine.py)
+    compile: str = "auto"  # the fast path: auto | on | off (generation/fastpath.py)
+    batch_size_auto: bool = False  # no batch size was given: in-process on CUDA, size it to the memory
 
 
 def decodings(settings: Settings, req: GenerateRequest) -> dict[str, Decoding]:
@@ -51,7 +54,17 @@ def make_backend(settings: Settings, req: GenerateRequest) -> Backend:
         return OpenAIBackend(req.base_url or "", req.model, api_key=req.api_key, concurrency=req.concurrency,
                              timeout=settings.generation_timeout)
     return TransformersBackend.load(req.model, device=req.device, dtype=req.dtype, quantize=req.quantize,
-                                    batch_size=req.batch_size)
+                                    batch_size=req.batch_size, compile=req.compile,
+                                    fast_options=fast_options(settings, req))
+
+
+def fast_options(settings: Settings, req: GenerateRequest) -> FastOptions:
+    return FastOptions(length_bucket=settings.generation_length_bucket,
+                       context_tokens=settings.generation_context_tokens,
+                       prefill_chunk_tokens=settings.generation_prefill_chunk_tokens,
+                       memory_margin_gib=settings.generation_memory_margin_gib,
+                       # under Ray the driver sizes the claims before any actor sees a GPU
+                       auto_batch=req.batch_size_auto and req.engine != "ray")
 
 
 def stage_options(settings: Settings, req: GenerateRequest) -> StageOptions:
@@ -68,11 +81,19 @@ def run_generate(driver: Driver, settings: Settings, req: GenerateRequest,
         from generation.ray_engine import run_generate_on_ray
 
         return run_generate_on_ray(driver, settings, req)
-    options = stage_options(settings, req)
     own = backend is None
     backend = backend or make_backend(settings, req)
+    if req.batch_size_auto and isinstance(backend, TransformersBackend) and backend.fast is not None:
+        req = replace(req, batch_size=backend.batch_size)  # claims as large as a batch that fits
+    options = stage_options(settings, req)
     try:
-        return [run_stage(driver, settings.neo4j_database, backend, options, name) for name in req.stages]
+        results = []
+        for name in req.stages:
+            result = run_stage(driver, settings.neo4j_database, backend, options, name)
+            if isinstance(backend, TransformersBackend):
+                result.engine["generation"] = backend.take_stats()
+            results.append(result)
+        return results
     finally:
         if own:
             backend.close()

@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     max_new_tokens_features: int = Field(384, ge=1, le=4096)
     max_new_tokens_intentions: int = Field(200, ge=1, le=4096)
     max_new_tokens_filter: int = Field(96, ge=1, le=4096)
+    # The in-process fast path (docs/generation.md): static KV caches, shared prompt prefixes
+    # prefilled once, a compiled decode step. auto: on for CUDA with batches of 8 or more.
+    generation_compile: Literal["auto", "on", "off"] = Field("auto")
+    # Cache lengths (prompt + answer) are rounded up to this many tokens: fewer shapes to compile.
+    generation_length_bucket: int = Field(128, ge=8, le=4096)
+    # Prompt + answer tokens an automatic batch size is computed for (CUDA, --batch-size unset).
+    generation_context_tokens: int = Field(1536, ge=64, le=32768)
+    # Tokens per prefill forward: bounds the activation memory kept beside the KV cache.
+    generation_prefill_chunk_tokens: int = Field(8192, ge=256, le=1_000_000)
+    # GPU memory left free besides the activation estimate when batches are sized to the memory.
+    generation_memory_margin_gib: float = Field(2.0, ge=0, le=1024)
 
     # --- scale-out on Ray (`mind generate|embed --engine ray`, docs/scale-out.md) ---------------
     engine: Literal["in-process", "ray"] = Field("in-process")

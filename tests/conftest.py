@@ -25,7 +25,6 @@ from mindkb.settings import Settings
 from tests.support import server
 from tests.support.cli import run_cli
 
-
 # Names that the suite, its subprocesses and the libraries they use would create in the system's
 # temp folder; the session's own temp root must hold all of them, so none may appear there.
 TEMP_NAMES = ("pytest-of-", "mind-", "ls-data-", "graphiql-", "ray")

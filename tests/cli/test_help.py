@@ -12,7 +12,7 @@ ROOT = build_command()
 
 # Options whose values form a closed set: `--help` must list the values and click must refuse others.
 CLOSED = {
-    ("generate",): {"--stage", "--backend", "--dtype", "--quantize", "--engine"},
+    ("generate",): {"--stage", "--backend", "--dtype", "--quantize", "--compile", "--engine"},
     ("embed",): {"--engine"},
     ("import", "intentions"): {"--format"},
     ("annotate", "export"): {"--allocation"},
