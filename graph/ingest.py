@@ -77,6 +77,23 @@ def set_imported_features(tx: ManagedTransaction, rows: list[dict], source: str)
     return summary["n"] if summary else 0
 
 
+def set_imported_product_details(tx: ManagedTransaction, rows: list[dict]) -> int:
+    """rows: {asin, imageUrl, imageUrls, mainCat, categories, link} from a release's product columns.
+
+    Fills only what the product lacks: a catalogue's own data is never overwritten. The image stays
+    `missing` until a file is fetched (`mind ingest catalog --download-images`).
+    """
+    summary = tx.run(
+        "UNWIND $rows AS row MATCH (p:Product {asin: row.asin}) "
+        "SET p.imageUrl = coalesce(p.imageUrl, row.imageUrl), p.imageUrls = coalesce(p.imageUrls, row.imageUrls), "
+        "p.mainCat = coalesce(p.mainCat, row.mainCat), p.categories = coalesce(p.categories, row.categories), "
+        "p.link = coalesce(p.link, row.link) "
+        "RETURN count(p) AS n",
+        rows=Rows(rows),
+    ).single()
+    return summary["n"] if summary else 0
+
+
 def link_co_buys(tx: ManagedTransaction, rows: list[dict]) -> int:
     """rows: {a, b, source} with a < b; links pairs whose ends both exist; returns edges created."""
     summary = tx.run(

@@ -59,7 +59,8 @@ def parse_records(tables: Iterable[tuple[Path, Table]], parse: Callable[[dict], 
             try:
                 item = parse(record.data)
             except RecordError as exc:
-                quarantine.add(path, record.line, str(exc), record.raw)
+                reason = f"{record.part}: {exc}" if record.part else str(exc)
+                quarantine.add(path, record.line, reason, record.raw)
                 continue
             yield Parsed(item, path, record.line, record.raw)
         lines.lines = before + records.lines

@@ -3,7 +3,9 @@
 Formats:
 - mind-csv: the reference MIND scripts' output, columns id_a, id_b, Product_a, Product_b,
   Relation, product_a_desc, product_b_desc, Intention, tail, Agreement (extra columns ignored,
-  the optional ones may be missing). Relations in any spelling of the authors' list
+  the optional ones may be missing); or FolkScope's release layout, two such records per row with
+  every column suffixed `_1` and `_2` (found from the header), where item_a_img1_url..item_b_img3_url,
+  item_a_cate, item_b_cate, item_a_link, item_b_link are kept on the products. Relations in any spelling of the authors' list
   (`propertOf`, `can`, ...). `Intention` goes through the model-output normaliser (`text` is the
   intention, `rawText` the whole answer); `product_*_desc` become the products' stage-1
   `features` (featuresSource mind-csv); `Agreement` "Yes..." -> ACCEPTED, "No..." -> REJECTED
@@ -32,6 +34,7 @@ from graph.ingest import (
     link_co_buys,
     merge_minimal_products,
     set_imported_features,
+    set_imported_product_details,
 )
 from graph.intentions import merge_intentions
 from ingest.batches import LineCounter, Parsed, RecordError, batched, parse_records, write_batches
@@ -54,6 +57,10 @@ REQUIRED = {
     "intentionqa": ("item_a_id", "item_b_id", "assertion"),
     "jsonl": ("asin_a", "asin_b", "relation", "text"),
 }
+# FolkScope's release holds two mind-csv records per row, every column suffixed with the record's number.
+PAIRED_SUFFIXES = ("_1", "_2")
+IMAGE_COLUMNS = ("img1_url", "img2_url", "img3_url")
+MAX_URL_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class ImportRecord:
     # (asin, name); loaded as products without any co-buy link so a benchmark can rank them.
     extra_products: tuple[tuple[str, str | None], ...] = ()
     features: tuple[tuple[str, str, str], ...] = ()  # (asin, features, raw description)
+    # What the release says about a product (image URLs, category, page), as (asin, properties).
+    details: tuple[tuple[str, dict], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,24 @@ def parse_mind_csv(data: dict, options: ImportOptions) -> ImportRecord:
             text = normalize_features(desc)
             if text:
                 features.append((asin, text[:MAX_INTENTION_CHARS * 4], desc))
-    return ImportRecord(tuple(intentions), features=tuple(features))
+    details = tuple((asin, found) for asin, side in ((asin_a, "a"), (asin_b, "b"))
+                    if (found := _product_details(data, side)))
+    return ImportRecord(tuple(intentions), features=tuple(features), details=details)
+
+
+def _url(value: object) -> str | None:
+    text = clean_text(value)
+    return text if text and len(text) <= MAX_URL_CHARS and text.startswith(("http://", "https://")) else None
+
+
+def _product_details(data: dict, side: str) -> dict:
+    """item_<side>_img1_url..img3_url, item_<side>_cate, item_<side>_link: the release's product columns."""
+    urls = list(dict.fromkeys(u for c in IMAGE_COLUMNS if (u := _url(data.get(f"item_{side}_{c}")))))
+    category = clean_text(data.get(f"item_{side}_cate"))
+    category = category[:200] if category else None
+    found = {"imageUrl": urls[0] if urls else None, "imageUrls": urls or None, "mainCat": category,
+             "categories": [category] if category else None, "link": _url(data.get(f"item_{side}_link"))}
+    return found if any(v is not None for v in found.values()) else {}
 
 
 def parse_intentionqa(data: dict, options: ImportOptions) -> ImportRecord:
@@ -218,6 +244,7 @@ class _Batch:
     links: dict[tuple[str, str], dict] = field(default_factory=dict)
     rows: dict[str, dict] = field(default_factory=dict)
     features: dict[str, dict] = field(default_factory=dict)
+    details: dict[str, dict] = field(default_factory=dict)
 
     def add(self, record: ImportRecord) -> None:
         for item in record.intentions:
@@ -231,6 +258,11 @@ class _Batch:
             self._product(asin, name)
         for asin, text, raw in record.features:
             self.features[asin] = {"asin": asin, "features": text, "raw": raw}
+        for asin, found in record.details:
+            known = self.details.setdefault(asin, {"asin": asin})
+            for key, value in found.items():
+                if known.get(key) is None:
+                    known[key] = value
 
     def _product(self, asin: str, name: str | None) -> None:
         if asin not in self.products or (name and not self.products[asin]["title"]):
@@ -238,10 +270,14 @@ class _Batch:
 
 
 def write_import_batch(tx: ManagedTransaction, products: list[dict], links: list[dict], rows: list[dict],
-                       features: list[dict] | None = None, feature_source: str = "") -> dict:
-    """Minimal products for unknown asins, the pair's CO_BUY edge, features, then the intentions."""
+                       features: list[dict] | None = None, feature_source: str = "",
+                       details: list[dict] | None = None) -> dict:
+    """Minimal products for unknown asins (with the release's image URLs, category and page), the
+    pair's CO_BUY edge, features, then the intentions."""
     existing = set(existing_intention_ids(tx, [r["id"] for r in rows]))
     merge_minimal_products(tx, products)
+    if details:
+        set_imported_product_details(tx, details)
     link_co_buys(tx, links)
     complete_pending_links(tx, [p["asin"] for p in products])
     featured = set_imported_features(tx, features, feature_source) if features else 0
@@ -256,30 +292,37 @@ def open_intentions(path: Path, fmt: str, settings: Settings):
     if not path.exists():
         raise BadInput(f"{path}: no such file")
     if fmt == "mind-csv":  # the authors' descriptions and answers span lines
-        return open_table(path, REQUIRED[fmt], Limits.of(settings), multiline=True, looks_like_record=_pair_row)
+        return open_table(path, REQUIRED[fmt], Limits.of(settings), multiline=True, looks_like_record=_pair_row,
+                          suffixes=PAIRED_SUFFIXES)
     return open_table(path, REQUIRED[fmt], Limits.of(settings), json_lines=True)
 
 
 def _pair_row(row: dict[str, str]) -> bool:
-    """A mind-csv line that starts a record: both asins where they belong."""
-    return bool(valid_asin(row.get("id_a")) and valid_asin(row.get("id_b")))
+    """A mind-csv line that starts a record: both asins where they belong (the first record's, in
+    the two-per-row layout)."""
+    a, b = (row.get(key, row.get(key + PAIRED_SUFFIXES[0])) for key in ("id_a", "id_b"))
+    return bool(valid_asin(a) and valid_asin(b))
 
 
-def import_intentions(driver: Driver, settings: Settings, path: Path, fmt: str, quarantine: Quarantine,
-                      batch_size: int | None = None, options: ImportOptions | None = None) -> dict:
-    records = open_intentions(path, fmt, settings)
+def import_intentions(driver: Driver, settings: Settings, paths: Path | list[Path], fmt: str,
+                      quarantine: Quarantine, batch_size: int | None = None,
+                      options: ImportOptions | None = None) -> dict:
+    """One file, or several read as one stream (every file is checked before anything is written)."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    tables = [(path, open_intentions(path, fmt, settings)) for path in paths]
     ensure_ingest_schema(driver, settings.neo4j_database)
     options = options or ImportOptions()
     parse = PARSERS[fmt]
     lines = LineCounter()
-    items = parse_records([(path, records)], lambda data: parse(data, options), quarantine, lines)
+    items = parse_records(tables, lambda data: parse(data, options), quarantine, lines)
 
     def write(tx: ManagedTransaction, batch: list[Parsed[ImportRecord]]) -> dict:
         collected = _Batch()
         for parsed in batch:
             collected.add(parsed.item)
         return write_import_batch(tx, list(collected.products.values()), list(collected.links.values()),
-                                  list(collected.rows.values()), list(collected.features.values()), fmt)
+                                  list(collected.rows.values()), list(collected.features.values()), fmt,
+                                  list(collected.details.values()))
 
     totals = write_batches(driver, settings.neo4j_database, batched(items, batch_size or settings.write_batch_size),
                            write, quarantine, lines, f"import {fmt}")

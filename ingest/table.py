@@ -3,6 +3,10 @@
 The one reading path of every loader (`ingest catalog` and `pairs`, `import intentions`): each
 record is a dict of column -> value, or the reason it cannot be one (the caller quarantines it),
 with the number of its first line. A table's `lines` counts the physical lines read so far.
+
+A CSV may hold several records per row, each under its own column suffix (FolkScope's release:
+`id_a_1, ..., id_a_2, ...`): given `suffixes`, a header with every required column under the first
+suffix is read that way, and each row yields one record per suffix (`part` says which).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Record:
     data: dict | None
     raw: str
     error: str | None = None
+    part: str | None = None  # which record of a row that holds several (for the quarantine's reason)
 
 
 class Table(Protocol):
@@ -33,13 +38,14 @@ class Table(Protocol):
 
 
 def open_table(path: Path, required: tuple[str, ...], limits: Limits, json_lines: bool | None = None,
-               multiline: bool = False, looks_like_record: Callable[[dict[str, str]], bool] | None = None
-               ) -> Table:
+               multiline: bool = False, looks_like_record: Callable[[dict[str, str]], bool] | None = None,
+               suffixes: tuple[str, ...] = ()) -> Table:
     """Checks the file's format at once (BadInput), then yields its records lazily.
 
     `multiline`: the format allows quoted CSV fields over several lines; `looks_like_record`: what a
     line must hold to count as a record of its own, which such a field never takes (see
-    ingest/csvrecords.py).
+    ingest/csvrecords.py; it sees the header's own column names); `suffixes`: the column suffixes
+    of a CSV layout with several records per row.
     """
     if json_lines is None:
         json_lines = is_json_lines_file(path)
@@ -47,12 +53,17 @@ def open_table(path: Path, required: tuple[str, ...], limits: Limits, json_lines
         sniff_json_lines(path)
         return JsonLines(path, limits, required)
     records = CsvRecords(path, limits, multiline, looks_like_record)
-    missing = [c for c in required if c not in records.header]
-    if records.header and missing:
+    header = records.header
+    if suffixes and header and all(c + suffixes[0] in header for c in required):
+        groups = [s for s in suffixes if any(c + s in header for c in required)]
+        missing = [c + s for s in groups for c in required if c + s not in header]
+    else:
+        groups, missing = [], [c for c in required if c not in header]
+    if header and missing:
         records.close()
         raise BadInput(f"{path}: not the expected CSV: missing column(s) {', '.join(missing)} "
-                       f"(header: {', '.join(records.header[:12])[:200]})")
-    return CsvTable(records)
+                       f"(header: {', '.join(header[:12])[:200]})")
+    return SuffixedTable(records, tuple(groups)) if groups else CsvTable(records)
 
 
 class CsvTable:
@@ -70,6 +81,37 @@ class CsvTable:
                 yield Record(record.line, None, record.raw, record.error)
             else:
                 yield Record(record.line, dict(zip(header, record.fields)), record.raw)
+
+
+class SuffixedTable:
+    """Rows that hold one record per column suffix (`id_a_1` ... `id_a_2` ...): each record gets its
+    own columns without the suffix, plus the columns that carry none. A later record whose columns
+    are all empty is skipped (a row with one record); a row that cannot be read is one error."""
+
+    def __init__(self, records: CsvRecords, suffixes: tuple[str, ...]):
+        self._records = records
+        self.suffixes = suffixes
+        header = records.header
+        self._columns = [[(i, name[:-len(s)]) for i, name in enumerate(header) if name.endswith(s)] for s in suffixes]
+        self._shared = [(i, name) for i, name in enumerate(header) if not any(name.endswith(s) for s in suffixes)]
+
+    @property
+    def lines(self) -> int:
+        return self._records.lines
+
+    def __iter__(self) -> Iterator[Record]:
+        for record in self._records:
+            if record.fields is None:
+                yield Record(record.line, None, record.raw, record.error)
+                continue
+            fields = record.fields
+            shared = {name: fields[i] for i, name in self._shared}
+            for n, (suffix, columns) in enumerate(zip(self.suffixes, self._columns)):
+                own = {name: fields[i] for i, name in columns}
+                if n and not any(value.strip() for value in own.values()):
+                    continue
+                yield Record(record.line, {**shared, **own}, record.raw,
+                             part=f"record {n + 1} of the row (columns *{suffix})")
 
 
 class JsonLines:
