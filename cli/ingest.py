@@ -1,4 +1,4 @@
-"""`mind ingest catalog|pairs` and `mind import intentions`."""
+"""`mind ingest catalog|pairs`, `mind import intentions` and `mind import release`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from ingest.batches import check_quarantine_share
 from ingest.catalog import CatalogOptions, check_options, ingest_catalog
 from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
 from ingest.pairs import ingest_pairs, open_pair_tables
+from ingest.release import RELEASES, fetch_release, fetch_summary, get_release, import_release
 from mindkb.errors import BadInput
-from mindkb.output import emit
+from mindkb.output import emit, note
 from mindkb.quarantine import Quarantine, default_path
 from mindkb.settings import get_settings
 
@@ -82,6 +83,33 @@ def intentions(
     open_intentions(path, fmt, get_settings())  # a bad file fails before connecting
     with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
         summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
+    emit(summary, as_json)
+    check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
+
+
+@import_app.command("release")
+def release(
+    name: str = typer.Argument(..., click_type=choice(*RELEASES), help="The release (ingest/releases.json)."),
+    base_url: Optional[str] = typer.Option(
+        None, "--base-url", help="A mirror holding the release's files under the same paths (https, http or "
+                                 "file://; MIND_RELEASE_BASE_URL)."),
+    download_only: bool = typer.Option(False, "--download-only", help="Fetch the files into the cache, import nothing."),
+    with_assertions: bool = typer.Option(
+        False, "--with-assertions", help="Also import each record's `tail` (FolkScope's assertion) as source folkscope."),
+    quarantine: Optional[Path] = QuarantineOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Download a public release of intention knowledge (checksums verified, kept in the cache), then import it."""
+    settings = get_settings()
+    chosen = get_release(name)
+    note(f"{name}: {chosen.title} ({chosen.license}, {chosen.repository} at {chosen.commit[:12]}), "
+         f"{len(chosen.files)} files, {chosen.size / 1e6:.1f} MB")
+    fetched = fetch_release(chosen, settings, base_url)  # a failed download fails before connecting
+    if download_only:
+        emit(fetch_summary(chosen, fetched), as_json)
+        return
+    with database() as (settings, driver), _quarantine(quarantine, f"import-{name}") as q:
+        summary = import_release(driver, settings, chosen, fetched, q, ImportOptions(with_assertions))
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 

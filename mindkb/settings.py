@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     image_download_timeout: float = Field(15.0, gt=0, le=600)
     image_download_retries: int = Field(3, ge=1, le=20)
     image_download_workers: int = Field(8, ge=1, le=128)
+    # `mind import release`: a mirror of a release's files (the same paths below it; https, http or
+    # file://) instead of the URL in ingest/releases.json, and the read timeout of one download.
+    release_base_url: str | None = Field(None, max_length=2000)
+    release_download_timeout: float = Field(60.0, gt=0, le=3600)
 
     # --- API ----------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1")

@@ -11,14 +11,9 @@ from pathlib import Path
 from graph.driver import write
 from graph.products import merge_products
 from tests.conftest import reset_graph
-from tests.support.ingest import intentions, props, quarantined
+from tests.support.ingest import PAIRED_HEADER, intentions, paired_row, props, quarantined
 from tests.support.paths import shared_file
 
-COLUMNS = ["id_a", "id_b", "Product_a", "Product_b", "Cate", "Relation", "product_a_desc", "product_b_desc",
-           "Intention", "tail", "Agreement", "item_a_img1_url", "item_a_img2_url", "item_a_img3_url",
-           "item_b_img1_url", "item_b_img2_url", "item_b_img3_url", "item_a_cate", "item_b_cate", "item_a_link",
-           "item_b_link"]
-PAIRED_HEADER = [f"{c}_1" for c in COLUMNS] + [f"{c}_2" for c in COLUMNS]
 CATEGORIES = ("Electronics", "Clothing, Shoes & Jewelry", "Cell Phones & Accessories")
 RECORDS = 301  # an odd number: the last row's second record is empty
 
@@ -46,9 +41,7 @@ def write_paired(path: Path, records: list[dict]) -> Path:
         writer.writerow(PAIRED_HEADER)
         for first in range(0, len(records), 2):
             pair = [release_columns(r) for r in records[first:first + 2]]
-            row = [pair[0].get(c, "") for c in COLUMNS]
-            row += [pair[1].get(c, "") for c in COLUMNS] if len(pair) == 2 else [""] * len(COLUMNS)
-            writer.writerow(row)
+            writer.writerow(paired_row(pair[0], pair[1] if len(pair) == 2 else None))
     return path
 
 
@@ -104,10 +97,6 @@ def test_the_paired_release_layout_gives_the_same_intentions_as_one_per_row(empt
     assert again.returncode == 0 and again.summary["created"] == 0
 
 
-def _row(first: dict | None, second: dict | None) -> list[str]:
-    return [(first or {}).get(c, "") for c in COLUMNS] + [(second or {}).get(c, "") for c in COLUMNS]
-
-
 def test_each_record_of_a_row_is_quarantined_on_its_own(empty_graph, settings, cli, tmp_path):
     """Bad halves go to the quarantine with the row's line and which record; the other half loads;
     a catalogue's own image and category are kept."""
@@ -121,12 +110,12 @@ def test_each_record_of_a_row_is_quarantined_on_its_own(empty_graph, settings, c
                 "Product_a": f"product {a}", "Product_b": f"product {b}", **extra}
 
     rows = [
-        _row(record("K0001", "K0002", item_a_img1_url="https://release.example/k1.jpg", item_a_cate="Kitchen",
+        paired_row(record("K0001", "K0002", item_a_img1_url="https://release.example/k1.jpg", item_a_cate="Kitchen",
                     item_b_img1_url="https://release.example/k2.jpg", item_b_cate="Kitchen"),
              record("K0003", "K0004", relation="teleportsTo")),
-        _row(record("bad id!", "K0006"), record("K0005", "K0006", agreement="No, they differ.")),
-        _row(record("K0007", "K0008"), None),
-        _row(record("K0009", "K0010"), record("K0011", "K0012"))[:-3],  # a damaged row: too few fields
+        paired_row(record("bad id!", "K0006"), record("K0005", "K0006", agreement="No, they differ.")),
+        paired_row(record("K0007", "K0008"), None),
+        paired_row(record("K0009", "K0010"), record("K0011", "K0012"))[:-3],  # a damaged row: too few fields
     ]
     path = tmp_path / "paired.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -11,6 +11,19 @@ from PIL import Image
 from graph.driver import read
 from graph.ingest import co_buy_pairs, graph_counts, intentions_by_source, product_properties
 
+# FolkScope's release layout: the authors' columns plus the products' images, categories and pages,
+# twice per row (suffixes _1 and _2).
+RELEASE_COLUMNS = ["id_a", "id_b", "Product_a", "Product_b", "Cate", "Relation", "product_a_desc", "product_b_desc",
+                   "Intention", "tail", "Agreement", "item_a_img1_url", "item_a_img2_url", "item_a_img3_url",
+                   "item_b_img1_url", "item_b_img2_url", "item_b_img3_url", "item_a_cate", "item_b_cate",
+                   "item_a_link", "item_b_link"]
+PAIRED_HEADER = [f"{c}_1" for c in RELEASE_COLUMNS] + [f"{c}_2" for c in RELEASE_COLUMNS]
+
+
+def paired_row(first: dict | None, second: dict | None) -> list[str]:
+    """One row of the release layout from two records (None: an empty half)."""
+    return [(first or {}).get(c, "") for c in RELEASE_COLUMNS] + [(second or {}).get(c, "") for c in RELEASE_COLUMNS]
+
 
 def product(asin: str, title: str = "A product", **extra) -> dict:
     record = {"asin": asin, "title": title, "category": ["Electronics", "Accessories"],
