@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import enum
-from typing import Optional
+from typing import Annotated, Optional
 
 import strawberry
 from strawberry.extensions import (
@@ -33,6 +33,7 @@ from graph import queries
 from mindkb.measures import preserve_rate
 from mindkb.relations import RELATIONS, STATUSES
 from mindkb.settings import Settings
+from mindkb.sources import parse_sources
 from retrieval.recommend import EVIDENCE_PER_PRODUCT
 from retrieval.recommend import recommend as recommend_products
 from retrieval.search import ACCEPTED, search
@@ -76,6 +77,18 @@ def _asin(asin: str, name: str = "asin") -> str:
     if not asin.strip() or len(asin) > 64:
         raise UserError(f"{name} must be 1 to 64 characters")
     return asin
+
+
+def _sources(sources: Optional[list[str]]) -> Optional[list[str]]:
+    try:
+        return parse_sources(sources)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+Sources = Annotated[Optional[list[str]], strawberry.argument(
+    description="Only intentions of these sources (e.g. mind-csv); null: every source but `noise`, the output of "
+                "a model with random weights, which is left out unless named.")]
 
 
 def encode_cursor(key: str) -> str:
@@ -277,21 +290,24 @@ class Query:
 
     @strawberry.field(description="Vector search over intentions (ACCEPTED only unless allStatuses), best first.")
     async def search_intentions(self, info: Info[Context, None], text: str, k: int = 10,
-                                relation: Optional[Relation] = None,
-                                all_statuses: bool = False) -> list[IntentionHit]:
+                                relation: Optional[Relation] = None, all_statuses: bool = False,
+                                sources: Sources = None) -> list[IntentionHit]:
         _text(text, "text"), _k(k)
+        sources = _sources(sources)
         embedding = await info.context.embed(text)
         hits = await search(
             info.context.graph, embedding, k, relation.value if relation else None,
             None if all_statuses else ACCEPTED, info.context.settings.api_search_max_fetch,
-            info.context.settings.api_search_min_fetch)
+            info.context.settings.api_search_min_fetch, sources)
         return [_hit(h) for h in hits]
 
     @strawberry.field(description="Products for a purchase intention; see docs/api.md for the score.")
     async def recommend(self, info: Info[Context, None], intention: str, k: int = 10,
                         context_asin: Optional[strawberry.ID] = None,
-                        candidates: Optional[list[strawberry.ID]] = None) -> list[Recommendation]:
+                        candidates: Optional[list[strawberry.ID]] = None,
+                        sources: Sources = None) -> list[Recommendation]:
         _text(intention, "intention"), _k(k)
+        sources = _sources(sources)
         if candidates is not None:
             if not candidates or len(candidates) > MAX_CANDIDATES:
                 raise UserError(f"candidates must list 1 to {MAX_CANDIDATES} asins")
@@ -301,7 +317,8 @@ class Query:
             _asin(context_asin, "contextAsin")
         embedding = await info.context.embed(intention)
         ranking = await recommend_products(info.context.graph, info.context.settings, embedding, k,
-                                           context_asin, list(candidates) if candidates is not None else None)
+                                           context_asin, list(candidates) if candidates is not None else None,
+                                           sources=sources)
         if not ranking.context_known:
             raise UserError(f"unknown product contextAsin={context_asin!r}")
         found = ranking.candidates

@@ -16,6 +16,7 @@ from mindkb.output import emit
 from mindkb.quarantine import Quarantine, default_path
 from mindkb.relations import parse_relations
 from mindkb.settings import get_settings
+from mindkb.sources import NOISE, parse_sources
 
 eval_app = typer.Typer(help="Evaluate on benchmarks.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the knowledge base.", no_args_is_help=True)
@@ -61,20 +62,27 @@ def intentionqa(
 def _sources(text: str | None) -> list[str] | None:
     if text is None:
         return None
-    names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    if not names or any(len(n) > 100 for n in names) or len(names) > 50:
-        raise BadInput("--sources needs 1 to 50 comma-separated source names (e.g. mind-csv,intentionqa)")
-    return names
+    try:
+        return parse_sources(text.split(","))
+    except ValueError as exc:
+        raise BadInput(f"--{exc}") from None
+
+
+SourcesOption = typer.Option(
+    None, "--sources", help=f"Only intentions of these sources, comma-separated (e.g. mind-csv); by default every "
+                            f"source but {NOISE} (the output of a model with random weights).")
 
 
 def stats(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw preserve rate per relation to this PNG."),
+    sources: Optional[str] = SourcesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Counts per relation and status, filter preserve rates (the paper's Table 1 and Figure 5)."""
     check_plot(plot)
+    chosen = _sources(sources)
     with database() as (settings, driver):
-        result = kb_stats.collect(driver, settings.neo4j_database)
+        result = kb_stats.collect(driver, settings.neo4j_database, chosen)
     emit_report(result, kb_stats.table, kb_stats.plot, plot, as_json)
 
 

@@ -5,6 +5,8 @@ rejected, undecided = the filter's verdicts; pending = generated but not yet fil
 GENERATED). preserve rate: `mindkb.measures.preserve_rate` (accepted / filtered, the paper's
 46.7% overall), the same definition as GraphQL's `relations.preserveRate`; null when none was
 filtered. The JSON carries it to 4 places; the table and plot show it from the counts, rounded once.
+`sources` keeps the intentions of those sources (graph/sources.py); by default every source but the
+noise of a model with random weights, whose count is reported as `noise_left_out`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from graph.driver import read
 from graph.evaluation import kb_totals, relation_status_counts
 from mindkb.measures import PAPER_PRESERVE_RATE, preserve_rate
 from mindkb.relations import RELATION_NAMES
+from mindkb.sources import NOISE
 
 COLUMNS = ("generated", "accepted", "rejected", "undecided", "pending")
 
@@ -29,9 +32,9 @@ def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{100 * rate:.1f}%"
 
 
-def collect(driver: Driver, database: str) -> dict:
+def collect(driver: Driver, database: str, sources: list[str] | None = None) -> dict:
     rows = {name: dict.fromkeys(COLUMNS, 0) for name in RELATION_NAMES}
-    for r in read(driver, database, relation_status_counts):
+    for r in read(driver, database, relation_status_counts, sources):
         row = rows.setdefault(r["relation"] or "(none)", dict.fromkeys(COLUMNS, 0))
         row["generated"] += r["n"]
         key = {"ACCEPTED": "accepted", "REJECTED": "rejected", "UNDECIDED": "undecided"}.get(r["status"], "pending")
@@ -40,9 +43,10 @@ def collect(driver: Driver, database: str) -> dict:
     for row in (*rows.values(), total):
         rate = _rate(row)
         row["preserve_rate"] = None if rate is None else round(rate, 4)
-    totals = read(driver, database, kb_totals)
+    totals = read(driver, database, kb_totals, sources)
     return {"relations": rows, "total": total, "products": totals["products"], "co_buy": totals["coBuy"],
-            "intentions": totals["intentions"], "paper_preserve_rate": PAPER_PRESERVE_RATE}
+            "intentions": totals["intentions"], "sources": sources, "noise_left_out": totals["noiseLeftOut"],
+            "paper_preserve_rate": PAPER_PRESERVE_RATE}
 
 
 def table(stats: dict) -> str:
@@ -53,6 +57,11 @@ def table(stats: dict) -> str:
     lines.append(f"the paper's filter kept {_percent(PAPER_PRESERVE_RATE)} over all relations (it gives no "
                  "per-relation rates)")
     lines.append(f"products: {stats['products']:,}   co-buy records: {stats['co_buy']:,}")
+    if stats.get("sources"):
+        lines.append(f"intentions of the sources {', '.join(stats['sources'])} only")
+    if stats.get("noise_left_out"):
+        lines.append(f"left out: {stats['noise_left_out']:,} intentions of a model with random weights (noise; "
+                     f"--sources {NOISE} counts them)")
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ from neo4j import Driver
 from generation.backends import Backend, Decoding, Request
 from generation.images import ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION
+from generation.tiny import random_weights
 from graph import generation as q
 from graph.driver import Patient
 from mindkb.output import progress
@@ -132,6 +133,7 @@ class Stage(ABC):
     def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions):
         self.driver, self.database, self.backend, self.opt = driver, database, backend, options
         self.model = backend.model_id
+        self.noise = random_weights(self.model)  # a random model's text and verdicts are marked as noise
         self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
         self.decoding = options.decoding[self.name]
         self.budget = options.limit  # units the current loop may still start (intentions trim a pair to it)
@@ -178,7 +180,7 @@ class Stage(ABC):
     # shared helpers ---------------------------------------------------------------------------
     def provenance(self) -> dict:
         return {"model": self.model, "promptVersion": self.opt.prompt_version, "seed": self.decoding.seed,
-                "decoding": self.decoding.as_json()}
+                "decoding": self.decoding.as_json(), "noise": self.noise}
 
     def image(self, path: str | None):
         """One decoded image per path per batch: a pair's stack is made once for all relations."""

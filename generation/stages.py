@@ -133,6 +133,8 @@ class IntentionStage(Stage):
                           "model": self.model, "promptVersion": prov["promptVersion"],
                           "seed": prov["seed"], "decoding": prov["decoding"]},
             })
+            if self.noise:
+                out[-1]["props"]["noise"] = True
         return out
 
     def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:

@@ -8,12 +8,15 @@ exactly like `llava-hf/llava-1.5-13b-hf`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from generation.prompts import PROMPTS
 from mindkb.relations import RELATIONS
 
+# Written into the checkpoint's config.json: whatever runs it knows its output is noise.
+RANDOM_WEIGHTS_KEY = "mind_random_weights"
 IMAGE_TOKEN = "<image>"
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>", IMAGE_TOKEN]
 
@@ -137,6 +140,16 @@ def build_config(tokenizer, spec: TinySpec, vocab_size: int | None = None):
     )
 
 
+def random_weights(model: str) -> bool:
+    """True when `model` is a local checkpoint marked as randomly initialised (`mind model tiny`):
+    what it writes is stored as noise (`noise: true`), which search and recommend leave out."""
+    try:
+        config = json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get(RANDOM_WEIGHTS_KEY) is True
+
+
 def write_tiny_model(out_dir: Path, seed: int = 0, spec: TinySpec | None = None) -> dict:
     """Write the checkpoint (config, weights, tokenizer, processor, chat template) to `out_dir`."""
     import torch
@@ -149,6 +162,7 @@ def write_tiny_model(out_dir: Path, seed: int = 0, spec: TinySpec | None = None)
     tokenizer = build_tokenizer()
     processor = build_processor(tokenizer, spec.image_size, spec.patch_size)
     model = LlavaForConditionalGeneration(build_config(tokenizer, spec)).eval()
+    setattr(model.config, RANDOM_WEIGHTS_KEY, True)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

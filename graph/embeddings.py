@@ -36,10 +36,12 @@ def intentions_to_embed(tx: ManagedTransaction, model: str, after: str, limit: i
 
 def products_to_embed(tx: ManagedTransaction, model: str, after: str, limit: int,
                       upto: str | None = None) -> list[dict]:
-    """The next products by asin that need an embedding, with the fields their text is built from."""
+    """The next products by asin that need an embedding, with the fields their text is built from
+    (features that a model with random weights wrote are left out: noise)."""
     result = tx.run(
         f"MATCH (n:Product) WHERE n.asin > $after AND ($upto IS NULL OR n.asin <= $upto) AND {_NEEDS} "
-        "RETURN n.asin AS key, n.title AS title, n.brand AS brand, n.features AS features "
+        "RETURN n.asin AS key, n.title AS title, n.brand AS brand, "
+        "CASE WHEN n.featuresNoise THEN null ELSE n.features END AS features "
         "ORDER BY n.asin LIMIT $limit",
         model=model, after=after, limit=limit, upto=upto,
     )

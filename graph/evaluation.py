@@ -9,6 +9,7 @@ from __future__ import annotations
 from neo4j import ManagedTransaction
 
 from graph.schema import INTENTION_VECTOR_INDEX
+from graph.sources import source_filter
 
 
 def product_vectors(tx: ManagedTransaction, asins: list[str]) -> dict[str, list[float]]:
@@ -22,12 +23,12 @@ def product_vectors(tx: ManagedTransaction, asins: list[str]) -> dict[str, list[
 
 def nearest_accepted_intentions(tx: ManagedTransaction, vectors: list[list[float]], k: int,
                                 sources: list[str] | None = None) -> list[dict]:
-    """Per vector (by position `q`), accepted intentions (of `sources`, when given) among its k
+    """Per vector (by position `q`), accepted intentions (of `sources`: graph/sources.py) among its k
     nearest: {q, id, asinA, asinB, score} with Neo4j's normalised cosine score, best first per vector."""
     result = tx.run(
         "UNWIND range(0, size($vectors) - 1) AS q "
         f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $k, $vectors[q]) YIELD node, score "
-        "WHERE node.status = 'ACCEPTED' AND ($sources IS NULL OR node.source IN $sources) "
+        f"WHERE node.status = 'ACCEPTED' AND {source_filter('node')} "
         "RETURN q, node.id AS id, node.asinA AS asinA, node.asinB AS asinB, score ORDER BY q, score DESC, id",
         vectors=vectors, k=k, sources=sources,
     )
@@ -41,7 +42,7 @@ def nearest_accepted_intentions_exact(tx: ManagedTransaction, vector: list[float
     the same text). {id, asinA, asinB, score}, score normalised as the index's."""
     result = tx.run(
         "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' AND i.embedding IS NOT NULL "
-        "AND ($sources IS NULL OR i.source IN $sources) "
+        f"AND {source_filter('i')} "
         "WITH i, vector.similarity.cosine(i.embedding, $vector) AS score ORDER BY score DESC, i.id LIMIT $k "
         "RETURN i.id AS id, i.asinA AS asinA, i.asinB AS asinB, score",
         vector=vector, k=k, sources=sources,
@@ -50,9 +51,9 @@ def nearest_accepted_intentions_exact(tx: ManagedTransaction, vector: list[float
 
 
 def accepted_pairs(tx: ManagedTransaction, sources: list[str] | None = None) -> list[list[str]]:
-    """Every co-buy pair that has an accepted intention (of `sources`, when given), as [asinA, asinB]."""
+    """Every co-buy pair that has an accepted intention (of `sources`), as [asinA, asinB]."""
     result = tx.run(
-        "MATCH (i:Intention) WHERE i.status = 'ACCEPTED' AND ($sources IS NULL OR i.source IN $sources) "
+        f"MATCH (i:Intention) WHERE i.status = 'ACCEPTED' AND {source_filter('i')} "
         "WITH DISTINCT i.asinA AS a, i.asinB AS b RETURN a, b ORDER BY a, b",
         sources=sources,
     )
@@ -84,22 +85,27 @@ def intention_ids_for_texts(tx: ManagedTransaction, texts: list[str]) -> list[di
     return [r.data() for r in result]
 
 
-def relation_status_counts(tx: ManagedTransaction) -> list[dict]:
-    """Intentions per relation and status: {relation, status, n}."""
+def relation_status_counts(tx: ManagedTransaction, sources: list[str] | None = None) -> list[dict]:
+    """Intentions (of `sources`: graph/sources.py) per relation and status: {relation, status, n}."""
     result = tx.run(
-        "MATCH (i:Intention) RETURN i.relation AS relation, i.status AS status, count(*) AS n "
-        "ORDER BY relation, status"
+        f"MATCH (i:Intention) WHERE {source_filter('i')} "
+        "RETURN i.relation AS relation, i.status AS status, count(*) AS n ORDER BY relation, status",
+        sources=sources,
     )
     return [r.data() for r in result]
 
 
-def kb_totals(tx: ManagedTransaction) -> dict:
-    """Products, co-buy records (CO_BUY edges) and intentions; PendingLink nodes are not counted."""
+def kb_totals(tx: ManagedTransaction, sources: list[str] | None = None) -> dict:
+    """Products, co-buy records (CO_BUY edges), intentions (of `sources`) and the noise intentions
+    the filter left out; PendingLink nodes are not counted."""
     record = tx.run(
         "CALL { MATCH (p:Product) RETURN count(p) AS products } "
         "CALL { MATCH (:Product)-[r:CO_BUY]->(:Product) RETURN count(r) AS coBuy } "
-        "CALL { MATCH (i:Intention) RETURN count(i) AS intentions } "
-        "RETURN products, coBuy, intentions"
+        f"CALL {{ MATCH (i:Intention) WITH i, {source_filter('i')} AS kept "
+        "  RETURN count(CASE WHEN kept THEN 1 END) AS intentions, "
+        "  count(CASE WHEN NOT kept AND coalesce(i.noise, false) THEN 1 END) AS noiseLeftOut } "
+        "RETURN products, coBuy, intentions, noiseLeftOut",
+        sources=sources,
     ).single()
     return record.data()
 

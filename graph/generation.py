@@ -80,7 +80,8 @@ def write_features(tx: ManagedTransaction, rows: list[dict], owner: str, provena
         "UNWIND $rows AS row MATCH (p:Product {asin: row.asin}) WHERE p.featuresLeaseOwner = $owner "
         "SET p.features = row.features, p.featuresRaw = row.raw, p.featuresModel = $prov.model, "
         "p.featuresPromptVersion = $prov.promptVersion, p.featuresSeed = $prov.seed, "
-        "p.featuresDecoding = $prov.decoding, p.featuresAt = datetime() "
+        "p.featuresDecoding = $prov.decoding, p.featuresAt = datetime(), "
+        "p.featuresNoise = CASE WHEN $prov.noise THEN true END "
         "REMOVE p.featuresLeaseOwner, p.featuresLeaseUntil, p.featuresSource "
         "RETURN p.asin AS asin",
         rows=Rows(rows), owner=owner, prov=provenance,
@@ -247,7 +248,8 @@ def write_verdicts(tx: ManagedTransaction, rows: list[dict], owner: str, provena
         "WHERE i.status = 'GENERATED' AND i.filterLeaseOwner = $owner "
         "SET i.status = row.status, i.rationale = row.rationale, i.filterRaw = row.raw, "
         "i.filterModel = $prov.model, i.filterPromptVersion = $prov.promptVersion, "
-        "i.filterSeed = $prov.seed, i.filterDecoding = $prov.decoding, i.filteredAt = datetime() "
+        "i.filterSeed = $prov.seed, i.filterDecoding = $prov.decoding, i.filteredAt = datetime(), "
+        "i.noise = CASE WHEN $prov.noise THEN true ELSE i.noise END "
         "REMOVE i.filterLeaseOwner, i.filterLeaseUntil "
         "RETURN i.id AS id",
         rows=Rows(rows), owner=owner, prov=provenance,

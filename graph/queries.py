@@ -9,6 +9,7 @@ from __future__ import annotations
 from neo4j import AsyncManagedTransaction
 
 from graph.schema import INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX
+from graph.sources import source_filter
 
 PRODUCT = "{.asin, .title, .brand, .categories, .description, .features, .imageUrl, .mainCat, .price}"
 INTENTION = (
@@ -88,9 +89,10 @@ async def pair_intentions(
 
 async def search_intentions(
     tx: AsyncManagedTransaction, embedding: list[float], k: int, fetch: int,
-    relation: str | None, statuses: list[str] | None,
+    relation: str | None, statuses: list[str] | None, sources: list[str] | None = None,
 ) -> dict:
     """The `fetch` nearest intentions, filtered, best k kept: {raw, hits: [{score, i}]}.
+    `sources`: see graph/sources.py (None: every source but noise).
 
     The vector index cannot filter, so the caller over-fetches and retries with a larger `fetch`
     while fewer than k survive and the index still had more (`raw == fetch`).
@@ -99,12 +101,13 @@ async def search_intentions(
         tx,
         f"CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $fetch, $embedding) YIELD node, score "
         "WITH count(*) AS raw, collect(CASE WHEN ($statuses IS NULL OR node.status IN $statuses) "
-        "AND ($relation IS NULL OR node.relation = $relation) THEN {score: score, node: node} END) AS kept "
+        f"AND ($relation IS NULL OR node.relation = $relation) AND {source_filter('node')} "
+        "THEN {score: score, node: node} END) AS kept "
         # Project properties of the k kept hits only, not of every fetched node.
         "UNWIND CASE WHEN size(kept) = 0 THEN [null] ELSE kept[..$k] END AS hit "
         "WITH raw, hit.score AS score, hit.node AS node "
         f"RETURN raw, collect(CASE WHEN node IS NOT NULL THEN {{score: score, i: node {NODE}}} END) AS hits",
-        embedding=embedding, k=k, fetch=fetch, relation=relation, statuses=statuses,
+        embedding=embedding, k=k, fetch=fetch, relation=relation, statuses=statuses, sources=sources,
     )
     return rows[0] if rows else {"raw": 0, "hits": []}
 
@@ -117,7 +120,7 @@ async def recommendation_facts(
     """Everything `recommend` scores, in one statement (one round trip):
     {evidence, contextKnown, direct, indirect, scored}.
 
-    evidence: nearest accepted intentions (of `sources`; minus `exclude_ids`) with the asins they
+    evidence: nearest accepted intentions (of `sources`, graph/sources.py; minus `exclude_ids`) with the asins they
     explain, best first. direct: co-bought with `context` (minus `withheld`); indirect: co-bought
     with the `neighbours` products most like it. scored: every pooled product (`candidates`, or the
     evidence's, the `product_fetch` nearest products' and the complements' asins; never `context`)
@@ -128,7 +131,7 @@ async def recommendation_facts(
         "CALL { "
         f"  CALL db.index.vector.queryNodes('{INTENTION_VECTOR_INDEX}', $intentionFetch, $embedding) "
         "  YIELD node, score "
-        "  WHERE node.status IN $statuses AND ($sources IS NULL OR node.source IN $sources) "
+        f"  WHERE node.status IN $statuses AND {source_filter('node')} "
         "    AND NOT node.id IN $excludeIds "
         "  MATCH (node)-[:EXPLAINS]->(p:Product) "
         "  WITH score, node, collect(p.asin) AS asins ORDER BY score DESC "

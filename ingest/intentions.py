@@ -46,6 +46,7 @@ from mindkb.normalize import normalize_features, normalize_intention, parse_verd
 from mindkb.quarantine import Quarantine
 from mindkb.relations import BY_NAME, STATUSES, lookup_relation, relation_from_text
 from mindkb.settings import Settings
+from mindkb.sources import NOISE
 from mindkb.text import clean_text
 
 FORMATS = ("mind-csv", "intentionqa", "jsonl")
@@ -229,6 +230,8 @@ def parse_jsonl(data: dict, options: ImportOptions) -> ImportRecord:
     source = clean_text(data.get("source")) or "jsonl"
     if len(source) > 100:
         raise RecordError("source longer than 100 characters")
+    if source == NOISE:
+        raise RecordError(f"source {NOISE!r} is reserved: the filters' name for output of a model with random weights")
     intention = ImportedIntention(asin_a, asin_b, clean_text(data.get("name_a")), clean_text(data.get("name_b")),
                                   relation, _text(data.get("text"), "text"), status,
                                   clean_text(data.get("rationale")), source)

@@ -42,9 +42,9 @@ async def recommend(
     exclude_intentions: frozenset[str] = frozenset(), exclude_pairs: frozenset[tuple[str, str]] = frozenset(),
     sources: list[str] | None = None,
 ) -> Ranking:
-    """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order), and `sources`
-    keeps only facts of those sources; used by `mind eval intentionqa --mode kb`. One round trip;
-    an unknown context adds no complements."""
+    """`exclude_*` withhold facts (intention ids) and co-buy pairs (pair_key order), used by `mind eval
+    intentionqa --mode kb`; `sources` keeps only facts of those sources (graph/sources.py; None: all
+    but noise). One round trip; an unknown context adds no complements."""
     withheld = sorted({b if a == context else a for a, b in exclude_pairs if context in (a, b)})
     facts = await graph.read(
         queries.recommendation_facts, embedding,

@@ -17,16 +17,17 @@ def cosine(normalised: float | None) -> float:
 
 async def search(
     graph: AsyncGraph, embedding: list[float], k: int, relation: str | None, statuses: list[str] | None,
-    max_fetch: int, min_fetch: int = 50,
+    max_fetch: int, min_fetch: int = 50, sources: list[str] | None = None,
 ) -> list[dict]:
     """Best k hits after filtering: over-fetch 4x (at least min_fetch), then 4x while too few survive.
+    `sources`: graph/sources.py (None: every source but the noise of a model with random weights).
 
     The over-fetch also buys recall (HNSW's own top k misses true neighbours; see
     BENCHMARKS.md, "Benchmarks at the paper's scale"), so even an unfiltered search asks for min_fetch.
     """
     fetch = min(max(4 * k, min_fetch), max_fetch)
     while True:
-        found = await graph.read(queries.search_intentions, embedding, k, fetch, relation, statuses)
+        found = await graph.read(queries.search_intentions, embedding, k, fetch, relation, statuses, sources)
         if len(found["hits"]) >= k or found["raw"] < fetch or fetch >= max_fetch:
             return found["hits"]
         fetch = min(fetch * 4, max_fetch)

@@ -58,3 +58,37 @@ def test_stats_text_table(empty_graph, settings, cli):
     assert used.split() == ["UsedFor", "3", "1", "1", "1", "0", "33.3%"]
     assert next(line for line in lines if line.startswith("TOTAL")).split()[-1] == "50.0%"
     assert "products: 4" in result.stdout and "co-buy records: 2" in result.stdout
+
+
+def test_stats_sources_and_noise_left_out(empty_graph, settings, cli):
+    """The authors' real output beside a random model's noise and other sources: `--sources mind-csv`
+    reports the real release's own preserve rate; noise is left out unless named."""
+    from graph.driver import write
+    from graph.intentions import merge_intentions
+    from tests.support.paths import shared_file
+
+    source = shared_file("mind-real/mind_output.dev.csv")
+    assert cli("import", "intentions", str(source), "--format", "mind-csv", "--json").returncode == 0
+    db = settings.neo4j_database
+    mind = seed_graph(empty_graph, db, PRODUCTS, INTENTIONS)  # source mind, 3 of 6 filtered kept
+    noise = [dict(r, id=r["id"] + "-noise", props={**r["props"], "noise": True, "status": "REJECTED"}) for r in mind]
+    write(empty_graph, db, merge_intentions, noise)
+
+    real = cli("stats", "--sources", "mind-csv", "--json")
+    assert real.returncode == 0, real.stderr
+    s = real.summary
+    assert (s["intentions"], s["total"]["generated"], s["total"]["accepted"]) == (1964, 1964, 862)
+    assert s["total"]["preserve_rate"] == 0.4389 and s["sources"] == ["mind-csv"]  # the release's 43.9%
+    assert "sources mind-csv only" in cli("stats", "--sources", "mind-csv").stdout
+
+    everything = cli("stats", "--json").summary  # every source but noise
+    assert everything["intentions"] == 1964 + len(INTENTIONS) and everything["noise_left_out"] == len(noise)
+    assert everything["total"]["accepted"] == 862 + 3 and everything["sources"] is None
+    assert "left out: 7 intentions of a model with random weights" in cli("stats").stdout
+
+    only_noise = cli("stats", "--sources", "noise", "--json").summary
+    assert only_noise["intentions"] == len(noise) and only_noise["total"]["rejected"] == len(noise)
+    assert only_noise["noise_left_out"] == 0
+
+    bad = cli("stats", "--sources", " , ", "--json")
+    assert bad.returncode == 2 and bad.stderr.startswith("mind: --sources needs") and "Traceback" not in bad.stderr

@@ -54,6 +54,7 @@ def test_stages_select_resume_and_skip(empty_graph, settings, backend, tmp_path)
     p = featured[0]["p"]
     assert p["featuresModel"] == backend.model_id and p["featuresPromptVersion"] == PROMPT_VERSION
     assert p["featuresSeed"] == 3 and '"temperature": 0.2' in p["featuresDecoding"] and p["featuresAt"]
+    assert p["featuresNoise"] is True  # the tiny checkpoint is marked as random: its text is noise
     assert not any(k.startswith("featuresLease") for k in p)
 
     part = stage("intentions", limit=2)
@@ -73,6 +74,7 @@ def test_stages_select_resume_and_skip(empty_graph, settings, backend, tmp_path)
         assert i["text"] and i["text"] == normalize_intention(i["rawText"], BY_NAME[i["relation"]].template).text
         assert i["status"] == "GENERATED" and i["source"] == "mind" and "rawText" in i
         assert i["asinA"] < i["asinB"] and i["seed"] == 3 and i["promptVersion"] == PROMPT_VERSION
+        assert i["noise"] is True  # left out of search, recommend and stats unless asked for
 
     only_can = stage("filter", relations=["Can"])
     assert only_can.done == 2

@@ -10,6 +10,7 @@ from PIL import Image
 from generation.backends import Decoding
 from generation.images import BAR_PX, ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION, features_prompt, filter_prompt, intention_prompt
+from generation.tiny import RANDOM_WEIGHTS_KEY, random_weights
 from mindkb.normalize import normalize_intention, parse_verdict
 
 
@@ -91,3 +92,16 @@ def test_decoding_provenance_is_json():
     d = json.loads(Decoding(max_new_tokens=96, seed=7).as_json())
     assert d == {"max_new_tokens": 96, "temperature": 0.2, "top_p": 1.0, "seed": 7, "min_new_tokens": 0,
                  "do_sample": True}
+
+
+def test_only_a_checkpoint_marked_as_random_counts_as_noise(tmp_path):
+    """`mind model tiny` marks its config (tests/generation/test_stages.py runs one); a real checkpoint's
+    config, a Hugging Face id or a folder without a config is not noise."""
+    marked, plain, empty = tmp_path / "tiny", tmp_path / "real", tmp_path / "empty"
+    for folder, config in ((marked, {"model_type": "llava", RANDOM_WEIGHTS_KEY: True}),
+                           (plain, {"model_type": "llava"})):
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps(config))
+    empty.mkdir()
+    assert random_weights(str(marked))
+    assert not any(random_weights(m) for m in (str(plain), str(empty), "llava-hf/llava-1.5-13b-hf", "gpt-4o"))
