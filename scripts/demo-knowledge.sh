@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Real knowledge for the demo: the MIND authors' released LLaVA-1.5 output.
+# From $MIND_SHARED_DIR/mind-real (default: ../shared beside the checkout) when it is there, else the
+# public release (`mind import release folkscope`: downloaded once into the cache, checksums verified).
+# Offline, it says so in one line and returns 0: the demo goes on with the sample's hand-written intentions.
+set -euo pipefail
+BIN=${BIN:-.venv/bin}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${MIND_SHARED_DIR:-$ROOT/../shared}
+mind() { (cd "$ROOT" && "$BIN/python" -m cli "$@"); }
+
+real="$SHARED/mind-real/mind_output.dev.csv"
+if [ -f "$real" ]; then
+  echo "demo: importing the authors' released output from $real" >&2
+  mind import intentions "$real" --format mind-csv --json
+  exit 0
+fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "demo: fetching the authors' released output (FolkScope release, MIT, 11.7 MB; cached after the first run)" >&2
+if mind import release folkscope --download-only --json >/dev/null 2>"$log"; then
+  mind import release folkscope --json
+else
+  reason=$(grep -v '^folkscope: ' "$log" | tail -n 1)
+  echo "demo: could not fetch the released knowledge (${reason#mind: }); going on with the sample's hand-written intentions" >&2
+fi
