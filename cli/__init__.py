@@ -50,10 +50,11 @@ for module in (db, ingest, generate, embed, serve, evaluate, annotate):
 
 def first_sentence(text: str) -> str:
     """A command's one-line summary for group listings: its first sentence, never cut mid-way."""
-    line = " ".join(text.split())
-    for end in (". ", "; ", ": "):
-        if end in line:
-            line = line.split(end, 1)[0]
+    line = " ".join(text.split()).split(". ", 1)[0]
+    for end in ("; ", ": "):
+        head = line.split(end, 1)[0]
+        if head.count("(") == head.count(")"):  # never cut inside a parenthesis
+            line = head
     return line.rstrip(".")
 
 
