@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 
 import pytest
@@ -20,25 +19,15 @@ from api.app import create_app
 from graph.localdb import LocalNeo4j
 from mindkb.settings import Settings
 from tests.support.cli import run_cli
+from tests.support.server import free_ports
 
 PRODUCT = '{ product(asin: "P001") { asin } }'
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @pytest.fixture(scope="module")
 def spare(tmp_path_factory):
     """A second local Neo4j that this module stops; the shared test server is never touched."""
-    bolt, http = _free_ports(2)
+    bolt, http = free_ports(2)
     env = {"MIND_NEO4J_HOME": str(tmp_path_factory.mktemp("outage-neo4j")), "MIND_NEO4J_BOLT_PORT": str(bolt),
            "MIND_NEO4J_HTTP_PORT": str(http), "NEO4J_URI": f"bolt://localhost:{bolt}",
            "MIND_NEO4J_HEAP": "512m", "MIND_NEO4J_PAGECACHE": "128m"}
@@ -87,7 +76,7 @@ def test_a_stopped_database_fails_requests_within_2_s_and_health_within_1_s(spar
 def test_mind_serve_against_a_stopped_database_says_why_in_one_sentence(spare):
     settings, local, env = spare
     local.stop()
-    result = run_cli("serve", "--port", str(_free_ports(1)[0]), env=env, timeout=120)
+    result = run_cli("serve", "--port", str(free_ports(1)[0]), env=env, timeout=120)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr

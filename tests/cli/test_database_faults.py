@@ -6,7 +6,6 @@ and GraphQL errors in bounded time while the database is down, and recovers by i
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
@@ -23,27 +22,17 @@ from mindkb.settings import Settings
 from tests.support.cli import run_cli
 from tests.support.generation import build_tiny, seed_catalog
 from tests.support.processes import finish, start_mind
+from tests.support.server import free_ports
 
 PAIRS = [(0, 1), (2, 3), (4, 5), (6, 7), (1, 2)]
 RELATIONS = "UsedFor,Can,IsA,Cause,MadeOf,Open"
 PRODUCT_QUERY = '{ product(asin: "P001") { asin title } }'
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 @pytest.fixture(scope="module")
 def spare(tmp_path_factory, monkeypatch_module):
     """A second local Neo4j that this module may stop and start; the shared test server is never touched."""
-    bolt, http = _free_ports(2)
+    bolt, http = free_ports(2)
     env = {"MIND_NEO4J_HOME": str(tmp_path_factory.mktemp("spare-neo4j")), "MIND_NEO4J_BOLT_PORT": str(bolt),
            "MIND_NEO4J_HTTP_PORT": str(http), "MIND_NEO4J_HEAP": "512m", "MIND_NEO4J_PAGECACHE": "128m"}
     monkeypatch_module.delenv("NEO4J_PASSWORD", raising=False)
@@ -142,7 +131,7 @@ def test_generation_waits_for_a_restarted_database_and_the_api_recovers(spare, t
 
 def test_worker_gives_up_after_the_wait_with_one_line(settings, capsys):
     """A database that never comes back: back-off messages, then one MindError without the password."""
-    port = _free_ports(1)[0]
+    port = free_ports(1)[0]
     down = settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{port}", "neo4j_connect_timeout": 1.0,
                                        "neo4j_tx_retry_seconds": 0.5})
     with make_driver(down) as driver:

@@ -27,6 +27,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (all held open until every one is chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_home() -> Path:
     """One home per checkout and server version, so two checkouts' suites (or the suite on the
     default version and on 5.26, `make test-lts`) can run side by side."""
