@@ -102,7 +102,7 @@ def test_bad_backends_are_one_line(settings, monkeypatch):
     monkeypatch.setenv("MIND_EMBEDDING_BACKEND", "onnx-fp8")
     get_settings.cache_clear()
     try:
-        with pytest.raises(BadInput, match="invalid setting embedding_backend") as caught:
+        with pytest.raises(BadInput, match="invalid setting MIND_EMBEDDING_BACKEND") as caught:
             get_settings()
         assert "\n" not in str(caught.value)
     finally:
