@@ -13,6 +13,7 @@ WORKDIR /app
 COPY pyproject.toml requirements.lock README.md ./
 COPY mindkb ./mindkb
 COPY graph ./graph
+COPY engine ./engine
 COPY ingest ./ingest
 COPY generation ./generation
 COPY embedding ./embedding

@@ -25,7 +25,8 @@ from PIL import Image, ImageDraw
 
 from benchmarks.synthetic import prepare_empty
 from embedding.models import embedding_dimensions
-from generation.runner import GenerateRequest, run_generate
+from generation.requests import GenerateRequest
+from generation.runner import run_generate
 from generation.tiny import write_tiny_model
 from graph.driver import connect, write
 from graph.products import merge_co_buys, merge_products

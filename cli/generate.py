@@ -18,7 +18,8 @@ from cli.common import (
     engine_settings,
 )
 from generation.backends import COMPILE_CHOICES
-from generation.runner import GenerateRequest, run_generate
+from generation.requests import GenerateRequest
+from generation.runner import run_generate
 from generation.tiny import write_tiny_model
 from mindkb.errors import BadInput
 from mindkb.output import emit, note

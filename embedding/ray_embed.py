@@ -21,8 +21,8 @@ from neo4j import Driver
 
 from embedding.embed import BY_NAME, KINDS, embed_range
 from embedding.encoder import TextEncoder
+from engine import raycluster
 from graph.driver import make_driver, read
-from mindkb import raycluster
 from mindkb.output import progress
 from mindkb.settings import Settings
 

@@ -42,13 +42,13 @@ from functools import partial
 import numpy as np
 from ray.data import ActorPoolStrategy, Dataset
 
+from engine import raycluster
 from generation.backends import Backend, Decoding, image_data_url
 from generation.images import ImageError, load_image
-from generation.runner import GenerateRequest, decodings, make_backend, stage_options
+from generation.requests import GenerateRequest, decodings, make_backend, stage_options
 from generation.stage import Job, Span, Stage, StageOptions, StageResult, job_images
 from generation.stages import STAGE_CLASSES
 from graph.driver import make_driver
-from mindkb import raycluster
 from mindkb.errors import BadOption
 from mindkb.output import progress
 from mindkb.settings import Settings

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
 from tqdm import tqdm
+
+from mindkb.settings import get_settings
 
 
 def emit(summary: dict[str, Any], as_json: bool) -> None:
@@ -23,10 +24,10 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
 
 def progress_mode() -> str:
     """bar on a terminal (or MIND_PROGRESS=1), log lines when stderr is a file or pipe, off with MIND_PROGRESS=0."""
-    chosen = os.environ.get("MIND_PROGRESS", "")
-    if chosen == "0":
+    chosen = get_settings().progress
+    if chosen is False:
         return "off"
-    return "bar" if chosen == "1" or sys.stderr.isatty() else "lines"
+    return "bar" if chosen or sys.stderr.isatty() else "lines"
 
 
 def progress_wanted() -> bool:
@@ -35,10 +36,7 @@ def progress_wanted() -> bool:
 
 def line_interval() -> float:
     """Seconds between two progress lines when stderr is not a terminal (MIND_PROGRESS_INTERVAL, default 5)."""
-    try:
-        return max(0.0, float(os.environ.get("MIND_PROGRESS_INTERVAL", "5")))
-    except ValueError:
-        return 5.0
+    return get_settings().progress_interval
 
 
 class _WholeLines:

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
 
     # Logging threshold of the `mind` command's stderr lines (DEBUG, INFO, WARNING, ERROR).
     log_level: str = Field("WARNING", pattern=r"(?i)^(debug|info|warning|error|critical)$")
+    # Progress on stderr (mindkb/output.py): 1 a bar even where stderr is no terminal, 0 none;
+    # unset, a bar on a terminal and whole log lines elsewhere, one per `progress_interval` seconds.
+    progress: bool | None = Field(None)
+    progress_interval: float = Field(5.0, ge=0, le=3600)
 
     # --- folders ------------------------------------------------------------------------------
     cache_dir: Path = Field(Path("~/.cache/mind"))
@@ -106,7 +110,8 @@ class Settings(BaseSettings):
     # --- scale-out on Ray (`mind generate|embed --engine ray`, docs/scale-out.md) ---------------
     engine: Literal["in-process", "ray"] = Field("in-process")
     # Unset: RAY_ADDRESS when set (as under `ray job submit`), else a local Ray started for the run.
-    ray_address: str | None = Field(None)
+    ray_address: str | None = Field(None, validation_alias=AliasChoices("MIND_RAY_ADDRESS", "ray_address",
+                                                                        "RAY_ADDRESS"))
     # Model actors; unset: one per GPU of the cluster (GPUs / GPUs per actor), or 1 without GPUs.
     ray_actors: int | None = Field(None, ge=1, le=4096)
     # GPUs each actor holds; unset: 1 when the cluster has GPUs, else 0 (actors on CPUs).
@@ -217,6 +222,12 @@ class Settings(BaseSettings):
             return {(k[5:].lower() if isinstance(k, str) and k.startswith("MIND_") else k): v
                     for k, v in data.items()}
         return data
+
+    @field_validator("progress", mode="before")
+    @classmethod
+    def _progress_auto(cls, value: object) -> object:
+        """MIND_PROGRESS empty or `auto`: chosen by where stderr goes."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "auto") else value
 
     @field_validator("neo4j_home", "cache_dir", "data_dir", "neo4j_jvm_root", "neo4j_java_home", mode="after")
     @classmethod

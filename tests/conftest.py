@@ -46,10 +46,10 @@ def pytest_configure(config) -> None:
     config.mind_temp_root = root
     os.environ["TMPDIR"] = str(root)
     tempfile.tempdir = str(root)
-    server.configure_environment()
     # `mind` subprocesses print progress lines to a piped stderr; the tests read that stderr for the
     # one-line errors, so progress is off unless a test asks for it (tests/mindkb/test_output.py).
     os.environ["MIND_PROGRESS"] = "0"
+    server.configure_environment()  # clears the cached settings after setting the environment
     setup_logging()  # library warnings reach stderr as they do under the `mind` command
     # Quarantine files and other run output go to a scratch folder, never to the checkout's data/.
     os.environ["MIND_DATA_DIR"] = str(root / "data")

@@ -12,11 +12,12 @@ import psutil
 import pytest
 from ray.data import ActorPoolStrategy
 
+from engine import raycluster
 from generation.backends import TransformersBackend
 from generation.ray_engine import RemoteModel, run_prompt_stage
-from generation.runner import GenerateRequest, decodings, run_generate, stage_options
+from generation.requests import GenerateRequest, decodings, stage_options
+from generation.runner import run_generate
 from generation.stages import STAGE_CLASSES
-from mindkb import raycluster
 from tests.conftest import reset_graph
 from tests.support.generation import AnswerRows, build_tiny, rows, seed_catalog
 from tests.support.processes import finish, kill_when, start_mind

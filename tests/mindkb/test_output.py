@@ -43,3 +43,9 @@ def test_the_default_interval_keeps_a_short_job_to_its_closing_line() -> None:
 
 def test_progress_can_be_turned_off() -> None:
     assert run(MIND_PROGRESS="0", MIND_PROGRESS_INTERVAL="0.1") == ""
+
+
+def test_progress_can_ask_for_a_bar_where_stderr_is_a_pipe() -> None:
+    err = run(MIND_PROGRESS="1")
+    # tqdm's bar, opening line included (whole log lines leave out the opening 0%)
+    assert "| 0/8 " in err and "█" in err and "8/8" in err, repr(err)

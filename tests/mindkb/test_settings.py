@@ -46,3 +46,30 @@ def test_relation_names_parse_in_every_spelling():
     assert len(parse_relations(None)) == 20
     with pytest.raises(BadInput, match="unknown relation"):
         parse_relations("UsedFor,Flies")
+
+
+def test_ray_address_falls_back_to_rays_own_variable(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.delenv("MIND_RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert Settings().ray_address is None
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")  # as `ray job submit` sets it
+    assert Settings().ray_address == "ray://head:10001"
+    monkeypatch.setenv("MIND_RAY_ADDRESS", "auto")  # our own name wins
+    assert Settings().ray_address == "auto"
+    assert Settings(MIND_RAY_ADDRESS="local").ray_address == "local"
+
+
+@pytest.mark.parametrize(("value", "chosen"), [("", None), ("auto", None), ("1", True), ("0", False)])
+def test_progress_is_a_setting(value, chosen, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MIND_PROGRESS", value)
+    monkeypatch.setenv("MIND_PROGRESS_INTERVAL", "0.5")
+    s = Settings()
+    assert s.progress is chosen and s.progress_interval == 0.5
+
+
+def test_a_bad_progress_interval_is_refused(monkeypatch):
+    monkeypatch.setenv("MIND_PROGRESS_INTERVAL", "-1")
+    with pytest.raises(ValueError, match="progress_interval"):
+        Settings()

@@ -13,7 +13,6 @@ Importing this module imports Ray (1-2 s); the engines that use it are imported 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,13 +34,14 @@ class Session:
 
 
 def join(address: str | None) -> Session:
-    """Connect to the Ray at `address` (unset: RAY_ADDRESS, else start a local one for this run).
+    """Connect to the Ray at `address` (settings.ray_address: MIND_RAY_ADDRESS, else RAY_ADDRESS);
+    unset or `local`: start a local one for this run.
 
     A process that is already connected (a test session, a notebook) stays connected as it is.
     """
     if ray.is_initialized():
         return Session(joined=False, local=False)
-    target = address or os.environ.get("RAY_ADDRESS") or None
+    target = address or None
     local = target in (None, "local")
     kwargs: dict = {"logging_level": logging.WARNING}
     if local:
