@@ -13,11 +13,8 @@ import logging
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.errors import one_line
-from tests.support.api_graph import build_embedded_graph
 
 USER_ERRORS = [
     ('{ product(asin: "B0NOPE") { asin } }', "unknown product"),
@@ -28,17 +25,6 @@ USER_ERRORS = [
     ('{ product(asin: "B0TENT0001") { coBought(after: "zz!") { nodes { asin } } } }', "invalid cursor"),
 ]
 BROKEN = '{ product(asin: "B0BROKEN02") { description } }'
-
-
-@pytest.fixture(scope="module")
-def kb(driver, settings):
-    return build_embedded_graph(driver, settings)
-
-
-@pytest.fixture(scope="module")
-def client(kb, settings):
-    with TestClient(create_app(settings)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -16,31 +16,17 @@ import threading
 
 import pytest
 import strawberry.schema.schema as strawberry_schema
-from fastapi.testclient import TestClient
 from graphql import parse
 
 import api.limits
-from api.app import create_app
 from api.cost import estimated_cost
 from api.limits import PARSED_BYTES_PER_TOKEN, BoundedDocument
 from api.schema import build_schema, list_size
-from tests.support.api_graph import build_embedded_graph
 
 MEGABYTE_SEARCH = '{ searchIntentions(text: "' + "y" * 1_000_000 + '") { score } }'
 WIDE_SEARCH = "{ " + " ".join(
     f'a{n}: searchIntentions(text: "tent", k: 100) {{ intention {{ products {{ coBought(first: 100) '
     f"{{ nodes {{ title }} }} }} }} }}" for n in range(20)) + " }"
-
-
-@pytest.fixture(scope="module")
-def kb(driver, settings):
-    return build_embedded_graph(driver, settings)
-
-
-@pytest.fixture(scope="module")
-def client(kb, settings):
-    with TestClient(create_app(settings)) as c:
-        yield c
 
 
 def documents(client) -> BoundedDocument:

@@ -16,10 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from graph.localdb import LocalNeo4j
-from mindkb.settings import Settings
 from tests.support.cli import run_cli
-from tests.support.server import free_ports
+from tests.support.server import free_ports, spare_server
 
 PRODUCT = '{ product(asin: "P001") { asin } }'
 
@@ -27,17 +25,8 @@ PRODUCT = '{ product(asin: "P001") { asin } }'
 @pytest.fixture(scope="module")
 def spare(tmp_path_factory):
     """A second local Neo4j that this module stops; the shared test server is never touched."""
-    bolt, http = free_ports(2)
-    env = {"MIND_NEO4J_HOME": str(tmp_path_factory.mktemp("outage-neo4j")), "MIND_NEO4J_BOLT_PORT": str(bolt),
-           "MIND_NEO4J_HTTP_PORT": str(http), "NEO4J_URI": f"bolt://localhost:{bolt}",
-           "MIND_NEO4J_HEAP": "512m", "MIND_NEO4J_PAGECACHE": "128m"}
-    settings = Settings(**env)
-    local = LocalNeo4j(settings)
-    local.start()
-    try:
-        yield settings, local, env
-    finally:
-        local.stop()
+    with spare_server(tmp_path_factory.mktemp("outage-neo4j"), uri=True) as spare_env:
+        yield spare_env
 
 
 def _timed(call):

@@ -14,15 +14,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from embedding.models import embedding_dimensions
 from graph.driver import Patient, make_driver, read
-from graph.localdb import LocalNeo4j
 from graph.maintenance import delete_everything, label_counts, work_state
 from graph.schema import apply_schema
 from mindkb.errors import MindError
-from mindkb.settings import Settings
 from tests.support.cli import run_cli
 from tests.support.generation import build_tiny, seed_catalog
 from tests.support.processes import finish, start_mind
-from tests.support.server import free_ports
+from tests.support.server import free_ports, spare_server
 
 PAIRS = [(0, 1), (2, 3), (4, 5), (6, 7), (1, 2)]
 RELATIONS = "UsedFor,Can,IsA,Cause,MadeOf,Open"
@@ -32,18 +30,10 @@ PRODUCT_QUERY = '{ product(asin: "P001") { asin title } }'
 @pytest.fixture(scope="module")
 def spare(tmp_path_factory, monkeypatch_module):
     """A second local Neo4j that this module may stop and start; the shared test server is never touched."""
-    bolt, http = free_ports(2)
-    env = {"MIND_NEO4J_HOME": str(tmp_path_factory.mktemp("spare-neo4j")), "MIND_NEO4J_BOLT_PORT": str(bolt),
-           "MIND_NEO4J_HTTP_PORT": str(http), "MIND_NEO4J_HEAP": "512m", "MIND_NEO4J_PAGECACHE": "128m"}
     monkeypatch_module.delenv("NEO4J_PASSWORD", raising=False)
     monkeypatch_module.delenv("NEO4J_URI", raising=False)
-    settings = Settings(**env)
-    local = LocalNeo4j(settings)
-    local.start()
-    try:
-        yield settings, local, env
-    finally:
-        local.stop()
+    with spare_server(tmp_path_factory.mktemp("spare-neo4j")) as spare_env:
+        yield spare_env
 
 
 @pytest.fixture(scope="module")

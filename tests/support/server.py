@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from graph.localdb import LocalNeo4j
@@ -81,3 +83,22 @@ def is_test_database(settings: Settings) -> bool:
     """True only for the server this set-up created (marker in its home, its port in the URI)."""
     return ((settings.neo4j_home / MARKER).exists() and settings.uses_local_server
             and settings.neo4j_home == test_home())
+
+
+@contextmanager
+def spare_server(home: Path, uri: bool = False) -> Iterator[tuple[Settings, LocalNeo4j, dict[str, str]]]:
+    """A second, small local Neo4j in `home` that a test may stop and start (the suite's server is never
+    touched); yields its settings, its launcher and the environment that points `mind` at it (with
+    NEO4J_URI when `uri`, for a process whose environment names the suite's server)."""
+    bolt, http = free_ports(2)
+    env = {"MIND_NEO4J_HOME": str(home), "MIND_NEO4J_BOLT_PORT": str(bolt), "MIND_NEO4J_HTTP_PORT": str(http),
+           "MIND_NEO4J_HEAP": "512m", "MIND_NEO4J_PAGECACHE": "128m"}
+    if uri:
+        env["NEO4J_URI"] = f"bolt://localhost:{bolt}"
+    settings = Settings(**env)
+    local = LocalNeo4j(settings)
+    local.start()
+    try:
+        yield settings, local, env
+    finally:
+        local.stop()
