@@ -11,7 +11,7 @@ Then starts `mind serve` on 127.0.0.1 and times `recommend` and `searchIntention
 each query text: every text is used once, so no cache helps) against the same filtered
 queryNodes statement with a precomputed vector and against neo4j-graphrag's VectorRetriever
 (same index, same MiniLM), and measures recall@10 of the vector index against exact numpy search.
-Prints one JSON object, with the issue's targets checked.
+Prints one JSON object, with the goals checked.
 
   python -m benchmarks.paper_scale --json --scale 1.0 --wipe      # full scale
   python -m benchmarks.paper_scale --json --scale 0.005 --wipe    # smoke test (seconds)
