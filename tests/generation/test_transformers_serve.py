@@ -3,7 +3,8 @@ own, the `serving` extra) serving the tiny LLaVA from its folder on the loopback
 
 `mind generate --backend openai` runs the three stages through it: request shape, images as data
 URLs, the server's streamed answers and concurrent requests meet a real server, and the results
-match the in-process backend's (greedy decoding on both sides).
+match the in-process backend's (greedy decoding on both sides). The server's log is in the module's
+`serve*/serve.log` under the session's temp root.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def served(tmp_path_factory) -> tuple[str, str]:
             except subprocess.TimeoutExpired:
                 continue
             raise AssertionError((scratch / "serve.log").read_text(errors="replace")[-2000:])
+        # The server loads a model on its first request for it, without a lock: concurrent first
+        # requests each load it and fail ("Cannot copy out of meta tensor"). One request loads it first.
+        first = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=READY_SECONDS, json={
+            "model": str(folder), "max_tokens": 1, "messages": [{"role": "user", "content": "hello"}]})
+        assert first.status_code == 200, first.text[:500]
         yield f"http://127.0.0.1:{port}/v1", str(folder)
     finally:
         proc.terminate()
