@@ -51,13 +51,14 @@ db: install prereqs ## start the local Neo4j 2026.08.1 (fetched from Maven Centr
 db-stop:
 	$(BIN)/mind db stop
 
-lint: install ## the layer contracts (import-linter) and ruff
+lint: install ## the layer contracts (import-linter), ruff and mypy over the library packages
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The suite starts and stops a Neo4j of its own (its own home and ports): the server of
 # `make db` / `make demo` and its data are never touched.
-test: install prereqs labelstudio lint ## the layer contracts, ruff, the whole suite against a real Neo4j, then test-lts
+test: install prereqs labelstudio lint ## the layer contracts, ruff, mypy, the whole suite against a real Neo4j, then test-lts
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-lts
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     quiet_driver_retries()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.api_torch_threads:
             import torch
 
@@ -67,8 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.keys = keys
     app.state.schema = build_schema(settings)
-    router = LocalGraphiQLRouter(app.state.schema, context_getter=get_context,
-                                 graphql_ide="graphiql" if settings.api_graphiql else None)
+    router = LocalGraphiQLRouter[Context, None](app.state.schema, context_getter=get_context,
+                                                graphql_ide="graphiql" if settings.api_graphiql else None)
     app.include_router(router, prefix="/graphql")
     if settings.api_graphiql:
         mount_graphiql_assets(app, "/graphql")

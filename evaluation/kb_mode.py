@@ -42,6 +42,7 @@ from graph.evaluation import (
     product_vectors,
 )
 from mindkb.ids import pair_key
+from mindkb.settings import Settings
 from retrieval.recommend import recommend
 
 MAX_FETCH = 2000  # vector-index k for the nearest facts of one option (withheld ones are skipped)
@@ -187,7 +188,7 @@ class Recommender:
     With no knowledge of any option the answer is the embedding mode's; knowledge can only move it.
     """
 
-    def __init__(self, settings, sources: list[str] | None = None):
+    def __init__(self, settings: Settings, sources: list[str] | None = None):
         self.settings = settings
         # recommend() contributes the knowledge terms only; the product term is computed here.
         self.kb_settings = settings.model_copy(update={"recommend_weight_product": 0.0})

@@ -35,15 +35,17 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
+from neo4j import Driver
+from PIL import Image
 from ray.data import ActorPoolStrategy, Dataset
 
 from engine import raycluster
-from generation.backends import Backend, Decoding, image_data_url
+from generation.backends import Backend, Decoding, Request, image_data_url
 from generation.images import ImageError, load_image
 from generation.requests import GenerateRequest, decodings, make_backend, stage_options
 from generation.stage import Job, Span, Stage, StageOptions, StageResult, job_images
@@ -64,7 +66,7 @@ class RemoteModel:
     def __init__(self, model_id: str):
         self.model_id = model_id
 
-    def generate(self, requests, decoding) -> list[str]:
+    def generate(self, requests: Sequence[Request], decoding: Decoding) -> list[str]:
         raise RuntimeError("this stage's model runs in Ray actors")
 
     def close(self) -> None:
@@ -77,11 +79,11 @@ def _span_rows(spans: list[Span]) -> list[dict]:
             for s in spans]
 
 
-def _span(after, upto, budget) -> Span:
+def _span(after: str, upto: str, budget: int) -> Span:
     return Span(str(after), str(upto) or None, None if int(budget) < 0 else int(budget))
 
 
-def _load(path: str | None):
+def _load(path: str | None) -> Image.Image:
     if not path:
         raise ImageError("no image path")
     return load_image(path)
@@ -107,7 +109,7 @@ class StageActor(_Worker):
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = []
-        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"]):
+        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"], strict=True):
             result = StageResult(self.stage.name)
             self.stage.loop(result, _span(after, upto, budget))
             out.append(json.dumps(result.summary()))
@@ -156,8 +158,9 @@ class ClaimRows(_Worker):
         super().__init__(name, settings, options, RemoteModel(model))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        cols: dict[str, list]
         stage, cols = self.stage, {k: [] for k in ("claim", "index", "count", "prompt", "images", "units", "sizes")}
-        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"]):
+        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"], strict=True):
             span = _span(after, upto, budget)
             stage.budget = remaining = span.budget
             claimed: list = []
@@ -254,12 +257,13 @@ def commit_answers(stage: Stage, result: StageResult, answers: Dataset, done: Ca
         for batch in raycluster.results(answers):
             for claim, index, count, units, sizes, answer, error in zip(
                     batch["claim"], batch["index"], batch["count"], batch["units"], batch["sizes"],
-                    batch["answer"], batch["error"]):
+                    batch["answer"], batch["error"], strict=True):
                 claim, index = str(claim), int(index)
                 counts[claim] = int(count)
                 if units:  # the batch's first row: its units and the prompts each one asks
                     jobs = stage.jobs(json.loads(units))
-                    jobs = [replace(j, prompts=j.prompts[:n], meta=j.meta[:n]) for j, n in zip(jobs, json.loads(sizes))]
+                    jobs = [replace(j, prompts=j.prompts[:n], meta=j.meta[:n])
+                            for j, n in zip(jobs, json.loads(sizes), strict=True)]
                     waiting[claim] = _Claimed(json.loads(units), jobs, early.pop(claim, {}))
                 slot = waiting[claim].answers if claim in waiting else early.setdefault(claim, {})
                 slot.setdefault(index, (str(answer), str(error)))
@@ -301,7 +305,7 @@ def _finish(stage: Stage, result: StageResult, held: _Claimed) -> None:
 # --- the stages in order -------------------------------------------------------------------------
 
 
-def run_generate_on_ray(driver, settings: Settings, req: GenerateRequest) -> list[StageResult]:
+def run_generate_on_ray(driver: Driver, settings: Settings, req: GenerateRequest) -> list[StageResult]:
     """`run_generate` with each stage as a Ray Data pipeline."""
     if req.backend == "vllm":
         require_vllm()
@@ -328,8 +332,8 @@ def run_generate_on_ray(driver, settings: Settings, req: GenerateRequest) -> lis
         raycluster.leave(session)
 
 
-def _stage_actors(ds: Dataset, partitions: int, name: str, settings: Settings, options: StageOptions, load,
-                  pool: raycluster.Pool) -> Dataset:
+def _stage_actors(ds: Dataset, partitions: int, name: str, settings: Settings, options: StageOptions,
+                  load: Callable[[], Backend], pool: raycluster.Pool) -> Dataset:
     return ds.map_batches(StageActor, fn_constructor_kwargs={"name": name, "settings": settings, "options": options,
                                                              "load": load},
                           batch_format="numpy", **pool.map_args(partitions))

@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 import sys
+from itertools import islice
 from pathlib import Path
 
 from tests.support.cli import CliResult
@@ -26,7 +27,7 @@ def test_the_shared_folder_comes_first(empty_graph, settings, tmp_path):
     source = shared_file("mind-real/mind_output.dev.csv")
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        records = [row for _, row in zip(range(12), reader)]
+        records = list(islice(reader, 12))
     shared = tmp_path / "shared"
     (shared / "mind-real").mkdir(parents=True)
     with (shared / "mind-real" / "mind_output.dev.csv").open("w", encoding="utf-8", newline="") as handle:

@@ -85,7 +85,7 @@ class AnswerRows:
             if not row["error"]:
                 requests.append(Request(str(row["prompt"]), images))
                 asked.append(i)
-        for i, text in zip(asked, self.backend.generate(requests, self.decoding)):
+        for i, text in zip(asked, self.backend.generate(requests, self.decoding), strict=True):
             rows[i]["generated_text"] = text
         out = [_vllm_answer(row) for row in rows]
         return {k: [row[k] for row in out] for k in out[0]}
