@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -46,13 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if settings.api_torch_threads:
-            import torch
-
-            torch.set_num_threads(settings.api_torch_threads)
         app.state.encoder = await asyncio.to_thread(
             TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache,
             settings.embedding_backend, settings.api_torch_threads)
+        if settings.api_torch_threads and "torch" in sys.modules:  # the ONNX encoders never load torch
+            sys.modules["torch"].set_num_threads(settings.api_torch_threads)
         app.state.driver = make_async_driver(settings)
         try:
             yield
