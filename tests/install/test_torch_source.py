@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -43,14 +44,11 @@ def cpu_index(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "index" / "whl" / "cpu" / "torch").mkdir(parents=True)
     (tmp_path / "index" / "whl" / "cpu" / "torch" / "index.html").write_text("<html></html>")
 
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, directory=str(tmp_path / "index"), **kwargs)
-
-        def log_message(self, *args) -> None:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path / "index")))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/whl/cpu"
@@ -68,7 +66,7 @@ def dry_run(machine: dict, **env: str) -> tuple[str, list[str], str]:
     return source, command.split(), done.stderr.strip()
 
 
-def test_a_local_cpu_wheel_comes_first(machine, cpu_index):
+def test_a_local_cpu_wheel_comes_first(machine: dict, cpu_index: str) -> None:
     wheel = machine["root"] / "wheels" / f"torch-{PIN}+cpu-{TAG}-{TAG}-linux_x86_64.whl"
     wheel.write_bytes(b"")
     (machine["root"] / "wheels" / f"torch-{PIN}-{TAG}-{TAG}-linux_x86_64.whl").write_bytes(b"")  # CUDA: never
@@ -78,7 +76,7 @@ def test_a_local_cpu_wheel_comes_first(machine, cpu_index):
     assert "no NVIDIA GPU" in reason and str(wheel) in reason
 
 
-def test_a_wheel_in_pip_config_find_links_is_found(machine, tmp_path):
+def test_a_wheel_in_pip_config_find_links_is_found(machine: dict, tmp_path: Path) -> None:
     other = tmp_path / "configured"
     other.mkdir()
     wheel = other / f"torch-{PIN}+cpu-{TAG}-{TAG}-linux_x86_64.whl"
@@ -89,7 +87,7 @@ def test_a_wheel_in_pip_config_find_links_is_found(machine, tmp_path):
     assert source == "local-wheel" and command[-1] == str(wheel)
 
 
-def test_without_a_wheel_the_cpu_index_is_used(machine, cpu_index):
+def test_without_a_wheel_the_cpu_index_is_used(machine: dict, cpu_index: str) -> None:
     (machine["root"] / "wheels" / f"torch-2.8.0+cpu-{TAG}-{TAG}-linux_x86_64.whl").write_bytes(b"")  # other pin
     source, command, reason = dry_run(machine, MIND_TORCH_CPU_INDEX=cpu_index)
     assert source == "cpu-index"
@@ -97,13 +95,13 @@ def test_without_a_wheel_the_cpu_index_is_used(machine, cpu_index):
     assert cpu_index in reason
 
 
-def test_pypi_default_only_when_nothing_is_reachable_and_it_says_so(machine):
+def test_pypi_default_only_when_nothing_is_reachable_and_it_says_so(machine: dict) -> None:
     source, command, reason = dry_run(machine)
     assert source == "pypi-default" and command[-1] == f"torch=={PIN}" and "--extra-index-url" not in command
     assert len(reason.splitlines()) == 1 and "no CPU build of torch is reachable" in reason
 
 
-def test_an_nvidia_gpu_takes_pypis_cuda_build(machine, cpu_index):
+def test_an_nvidia_gpu_takes_pypis_cuda_build(machine: dict, cpu_index: str) -> None:
     smi = machine["root"] / "bin" / "nvidia-smi"
     smi.write_text("#!/bin/sh\nexit 0\n")
     smi.chmod(0o755)
@@ -113,7 +111,7 @@ def test_an_nvidia_gpu_takes_pypis_cuda_build(machine, cpu_index):
     assert "nvidia-smi" in reason
 
 
-def test_the_makefile_installs_torch_through_it_before_the_rest():
+def test_the_makefile_installs_torch_through_it_before_the_rest() -> None:
     makefile = (REPO / "Makefile").read_text()
     torch_step = makefile.index("scripts/torch_source.py --python")
     assert torch_step < makefile.index("-e '.[full,dev,jdk]'")
