@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,13 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.api_torch_threads:
-            import torch
-
-            torch.set_num_threads(settings.api_torch_threads)
         app.state.encoder = await asyncio.to_thread(
             TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache,
             settings.embedding_backend, settings.api_torch_threads)
+        if settings.api_torch_threads and "torch" in sys.modules:  # the ONNX encoders never load torch
+            sys.modules["torch"].set_num_threads(settings.api_torch_threads)
         app.state.driver = make_async_driver(settings)
         try:
             yield
@@ -68,8 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.keys = keys
     app.state.schema = build_schema(settings)
-    router = LocalGraphiQLRouter[Context, None](app.state.schema, context_getter=get_context,
-                                                graphql_ide="graphiql" if settings.api_graphiql else None)
+    router = LocalGraphiQLRouter(app.state.schema, context_getter=get_context,
+                                 graphql_ide="graphiql" if settings.api_graphiql else None)
     app.include_router(router, prefix="/graphql")
     if settings.api_graphiql:
         mount_graphiql_assets(app, "/graphql")
