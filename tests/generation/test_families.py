@@ -1,25 +1,28 @@
-"""Other model families in process: tiny random Idefics3 and Gemma 3 checkpoints, saved and loaded
-back through the Auto classes, run through the three stages by `mind generate --model <folder>`
-against the real Neo4j. Both take a pair's two images as two images, which their results record."""
+"""Other model families in process: tiny random Idefics3, Gemma 3, Qwen2-VL and Qwen2.5-VL checkpoints,
+saved and loaded back through the Auto classes, run through the three stages by
+`mind generate --model <folder>` against the real Neo4j. All take a pair's two images as two images,
+which their results record."""
 
 from __future__ import annotations
 
 import pytest
 from PIL import Image
 
-from generation.families import GENERIC, IDEFICS3, LLAVA, SEPARATE, STACKED, family_for
+from generation.families import GENERIC, IDEFICS3, LLAVA, QWEN2_VL, SEPARATE, STACKED, family_for
 from generation.prompts import intention_prompt
 from generation.stage import job_images
 from generation.tiny_families import write_tiny_family
 from tests.support.generation import build_tiny, rows, run_mind, seed_catalog
 
 RELS = "UsedFor,Can"
+# Each tiny checkpoint and the family its config.json makes it (Qwen2.5-VL is read as Qwen2-VL is).
+FAMILY_OF = {"idefics3": "idefics3", "gemma3": "gemma3", "qwen2-vl": "qwen2-vl", "qwen2.5-vl": "qwen2-vl"}
 
 
-@pytest.fixture(scope="module", params=["idefics3", "gemma3"])
+@pytest.fixture(scope="module", params=list(FAMILY_OF))
 def tiny_family(request, tmp_path_factory) -> tuple[str, str]:
     folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
-    return request.param, write_tiny_family(request.param, folder)["path"]
+    return FAMILY_OF[request.param], write_tiny_family(request.param, folder)["path"]
 
 
 def test_a_family_runs_every_stage_and_a_rerun_does_nothing(empty_graph, settings, tiny_family, tmp_path, capsys,
@@ -56,6 +59,7 @@ def test_families_are_found_by_config_or_name(tmp_path):
     assert family_for(str(llava)) is LLAVA
     assert family_for("llava-hf/llava-1.5-13b-hf") is LLAVA
     assert family_for("HuggingFaceTB/SmolVLM-256M-Instruct") is IDEFICS3
+    assert family_for("Qwen/Qwen2.5-VL-7B-Instruct") is QWEN2_VL and family_for("Qwen/Qwen2-VL-2B-Instruct") is QWEN2_VL
     assert family_for("some/unknown-vlm") is GENERIC and GENERIC.pair_images == STACKED
 
 
@@ -70,3 +74,4 @@ def test_a_pair_goes_stacked_or_as_two_images(tmp_path):
     separate = IDEFICS3.pair_prompt(prompt)
     assert "the first image is cable" in separate and "the second image is phone" in separate
     assert "upper" not in separate and "lower" not in separate
+
