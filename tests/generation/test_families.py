@@ -5,13 +5,17 @@ which their results record."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from neo4j import Driver
 from PIL import Image
 
 from generation.families import GENERIC, IDEFICS3, LLAVA, QWEN2_VL, SEPARATE, STACKED, family_for
 from generation.prompts import intention_prompt
 from generation.stage import job_images
 from generation.tiny_families import write_tiny_family
+from mindkb.settings import Settings
 from tests.support.generation import build_tiny, rows, run_mind, seed_catalog
 
 RELS = "UsedFor,Can"
@@ -75,3 +79,50 @@ def test_a_pair_goes_stacked_or_as_two_images(tmp_path):
     assert "the first image is cable" in separate and "the second image is phone" in separate
     assert "upper" not in separate and "lower" not in separate
 
+
+@pytest.fixture(scope="module")
+def tiny_qwen(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_tiny_family("qwen2-vl", tmp_path_factory.mktemp("tiny-qwen2-vl-rows"))["path"]
+
+
+def test_the_vllm_path_sends_a_pair_as_its_family_takes_it(empty_graph: Driver, settings: Settings, tiny_qwen: str,
+                                                           tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--backend vllm`'s prompt rows (generation/ray_engine.py: ClaimRows, then the request each row
+    becomes) for a family that takes two images: the prompt names the first and second image and the
+    request carries both images; the stacked layout would carry one. vLLM itself needs a GPU, so the
+    requests are checked, not answered."""
+    import base64
+    import io
+
+    import numpy as np
+
+    from generation.backends import Decoding
+    from generation.ray_engine import ClaimRows, _vllm_request
+    from generation.requests import GenerateRequest, stage_options
+
+    db = settings.neo4j_database
+    seed_catalog(empty_graph, db, tmp_path / "images", n=2, pairs=[(0, 1)])
+    monkeypatch.setenv("MIND_DEVICE", "cpu")
+    code, _ = run_mind(capsys, "generate", "--model", tiny_qwen, "--stage", "features", "--max-new-tokens", "4",
+                       "--json")
+    assert code == 0
+    req = GenerateRequest(stages=["intentions"], relations=RELS.split(","), model=tiny_qwen, batch_size=4,
+                          device="cpu", max_new_tokens=4)
+    claims = ClaimRows("intentions", settings, stage_options(settings, req), tiny_qwen)
+    assert claims.stage.family is QWEN2_VL
+    got = claims({"after": np.array([""]), "upto": np.array([""]), "budget": np.array([-1])})
+    assert len(got["prompt"]) == 2 and all(len(paths) == 2 for paths in got["images"])
+    assert all("the first image is" in p and "upper" not in p for p in got["prompt"])
+
+    row = {"prompt": got["prompt"][0], "images": got["images"][0]}
+    sizes = [Image.open(path).size for path in row["images"]]
+
+    def sent(request: dict) -> list[tuple[int, int]]:
+        urls = [c["image_url"]["url"] for c in request["messages"][0]["content"] if c["type"] == "image_url"]
+        return [Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))).size for u in urls]
+
+    decoding = Decoding(max_new_tokens=4)
+    assert sent(_vllm_request(row, decoding, False, SEPARATE)) == sizes
+    (stacked,) = sent(_vllm_request(row, decoding, False, STACKED))
+    assert stacked == (max(w for w, _ in sizes), sum(h for _, h in sizes) + 20)
