@@ -66,6 +66,8 @@ IDEFICS3 = Family("idefics3", ("idefics3", "smolvlm"), max_images=8, pair_images
 GEMMA3 = Family("gemma3", ("gemma3",), max_images=8, pair_images=SEPARATE, image_token="<start_of_image>",
                 nested_images=True, token_type_ids=True,
                 no_fast_path="its image tokens attend to each other both ways (token_type_ids)")
+# Qwen2-VL and Qwen2.5-VL: each image becomes patches plus an `image_grid_thw` row from the processor,
+# which `generate()` takes as is; a pair's images may differ in size, and so in image tokens.
 QWEN2_VL = Family("qwen2-vl", ("qwen2_vl", "qwen2_5_vl"), max_images=8, pair_images=SEPARATE,
                   image_token="<|image_pad|>", nested_images=True,
                   no_fast_path="its rotary positions are 3-D and depend on each image's grid")

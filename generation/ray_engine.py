@@ -24,6 +24,8 @@ The actors run the in-process engine's own loop, statements and leases, so its g
 `--backend vllm` runs vLLM's engine through ray.data.llm instead: partitions -> ClaimRows (claims
 and prompts) -> the vLLM processor -> the driver commits each claimed batch once all its answers
 are in. Its leases are taken when a partition is read, before generation (see docs/scale-out.md).
+A pair's images reach vLLM as the model's family takes them (generation/families.py): stacked into
+one image, or as two images with the prompt naming the first and the second, as in process.
 
 Images travel as paths: the actors read and stack them, so on several nodes the image folder must
 be at the same path on every node, and NEO4J_URI must reach the database from every node.
@@ -46,6 +48,7 @@ from ray.data import ActorPoolStrategy, Dataset
 
 from engine import raycluster
 from generation.backends import Backend, Decoding, Request, image_data_url
+from generation.families import SEPARATE, STACKED
 from generation.images import ImageError, load_image
 from generation.requests import GenerateRequest, decodings, make_backend, stage_options
 from generation.stage import Job, Span, Stage, StageOptions, StageResult, job_images
@@ -154,7 +157,7 @@ class ClaimRows(_Worker):
     A claimed batch's first row carries its units and how many prompts each unit asks (JSON), so
     the driver can build the result rows and commit the batch once all its answers are back."""
 
-    def __init__(self, name: str, settings: Settings, options: StageOptions, model: str):
+    def __init__(self, name: str, settings: Settings, options: StageOptions, model: str) -> None:
         super().__init__(name, settings, options, RemoteModel(model))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
@@ -176,7 +179,9 @@ class ClaimRows(_Worker):
                 claimed += [job.key for job in jobs]
                 if remaining is not None:
                     remaining -= max(stage.used(units, jobs), 1)
-                prompts = [(job, p) for job in jobs for p in job.prompts]
+                # a pair's prompts name its images as the family lays them out (Stage.work does the same)
+                prompts = [(job, stage.family.pair_prompt(p) if len(job.images) == 2 else p)
+                           for job in jobs for p in job.prompts]
                 if not prompts:
                     stage.store(units, [], StageResult(stage.name))  # nothing to ask: free the leases
                     continue
@@ -200,13 +205,18 @@ def require_vllm() -> None:
                         "pip install vllm 'ray[data,llm]==2.60.0' (on GPU machines)") from None
 
 
-def _vllm_request(row: dict, decoding: Decoding, text_only: bool) -> dict:
-    """A prompt row -> OpenAI-style messages, the product image(s) stacked into one data URL."""
-    error = ""
+def row_images(row: dict, pair: str, text_only: bool) -> tuple[list, str]:
+    """A prompt row's images (a pair stacked into one, or as two, per `pair`) and its error: "" or,
+    for an unreadable image when text-only was not asked for, UNREADABLE."""
     try:
-        images = job_images(list(row["images"]) if row["images"] is not None else [], _load)
+        return job_images(list(row["images"]) if row["images"] is not None else [], _load, pair), ""
     except ImageError:
-        images, error = [], ("" if text_only else UNREADABLE)
+        return [], ("" if text_only else UNREADABLE)
+
+
+def _vllm_request(row: dict, decoding: Decoding, text_only: bool, pair: str = STACKED) -> dict:
+    """A prompt row -> OpenAI-style messages, each image the model sees as one data URL."""
+    images, error = row_images(row, pair, text_only)
     content = [{"type": "image_url", "image_url": {"url": image_data_url(img)}} for img in images]
     content.append({"type": "text", "text": row["prompt"]})
     sampling = {"temperature": decoding.temperature, "top_p": decoding.top_p, "seed": decoding.seed,
@@ -222,8 +232,9 @@ def _vllm_answer(row: dict) -> dict:
 
 
 def vllm_processor(model: str, decoding: Decoding, pool: raycluster.Pool, batch_size: int,
-                   text_only: bool, max_model_len: int = 4096) -> Callable[[Dataset], Dataset]:
-    """vLLM's engine in `pool.actors` replicas of `pool.gpus` GPUs each (tensor parallel)."""
+                   text_only: bool, pair: str = STACKED, max_model_len: int = 4096) -> Callable[[Dataset], Dataset]:
+    """vLLM's engine in `pool.actors` replicas of `pool.gpus` GPUs each (tensor parallel); `pair` is how a
+    pair's two images go (the family's layout), and so how many images a prompt may carry."""
     require_vllm()
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
@@ -232,11 +243,11 @@ def vllm_processor(model: str, decoding: Decoding, pool: raycluster.Pool, batch_
         batch_size=batch_size,
         concurrency=pool.actors,
         # Prefix caching: a pair's 20 intention prompts share the image and both feature texts.
-        engine_kwargs={"max_model_len": max_model_len, "limit_mm_per_prompt": {"image": 1},
+        engine_kwargs={"max_model_len": max_model_len, "limit_mm_per_prompt": {"image": 2 if pair == SEPARATE else 1},
                        "tensor_parallel_size": max(1, int(pool.gpus)), "enable_prefix_caching": True},
         prepare_multimodal_stage={"enabled": True},
     )
-    return build_processor(config, preprocess=partial(_vllm_request, decoding=decoding, text_only=text_only),
+    return build_processor(config, preprocess=partial(_vllm_request, decoding=decoding, text_only=text_only, pair=pair),
                            postprocess=_vllm_answer)
 
 
@@ -321,7 +332,8 @@ def run_generate_on_ray(driver: Driver, settings: Settings, req: GenerateRequest
         for name in req.stages:
             stage = STAGE_CLASSES[name](driver, settings.neo4j_database, RemoteModel(req.model), options)
             if req.backend == "vllm":
-                answer = vllm_processor(req.model, per_stage[name], pool, req.batch_size, req.text_only)
+                answer = vllm_processor(req.model, per_stage[name], pool, req.batch_size, req.text_only,
+                                        stage.family.pair_images)
                 results.append(run_prompt_stage(stage, pool, worker, answer))
             else:
                 load = partial(make_backend, settings, req)

@@ -1,4 +1,5 @@
-"""Tiny random checkpoints of other model families (Idefics3/SmolVLM, Gemma 3), built offline.
+"""Tiny random checkpoints of other model families (Idefics3/SmolVLM, Gemma 3, Qwen2-VL, Qwen2.5-VL),
+built offline.
 
 As generation/tiny.py does for LLaVA: the prompts' word-level tokenizer (with each family's image and
 turn tokens), the family's own image processor at 32 px, a 2-layer vision tower and a 2-layer text
@@ -6,7 +7,7 @@ model, saved with `save_pretrained` so that they load back through `AutoProcesso
 `AutoModelForImageTextToText` like the released checkpoints. Their output is noise; the config
 carries the random-weights mark.
 
-Qwen2-VL is not among them: its processor requires a video processor, which needs torchvision.
+The Qwen processors carry a video processor too (it needs torchvision); the pipeline sends it nothing.
 """
 
 from __future__ import annotations
@@ -31,12 +32,23 @@ GEMMA3_TEMPLATE = (
     "<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
 )
 
+# Qwen2-VL's ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>text<|im_end|>\n<|im_start|>assistant\n").
+QWEN2_VL_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}"
+    "{{ '<|vision_start|><|image_pad|><|vision_end|>' }}{% elif item['type'] == 'text' %}{{ item['text'] }}"
+    "{% endif %}{% endfor %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% endif %}"
+)
+QWEN_SPECIALS = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 
-def _tokenizer(specials: list[str], **kwargs: object):  # noqa: ANN202 - a transformers tokenizer
-    """The tiny LLaVA's word-level vocabulary with a family's special tokens added."""
-    from transformers import PreTrainedTokenizerFast
 
-    tok = PreTrainedTokenizerFast(
+def _tokenizer(specials: list[str], cls_name: str = "PreTrainedTokenizerFast", **kwargs: object):  # noqa: ANN202
+    """The tiny LLaVA's word-level vocabulary with a family's special tokens added (in the tokenizer
+    class the family's processor loads back)."""
+    import transformers
+
+    tok = getattr(transformers, cls_name)(
         tokenizer_object=build_tokenizer().backend_tokenizer,
         unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>",
         padding_side="left", model_max_length=4096, model_input_names=["input_ids", "attention_mask"],
@@ -92,11 +104,60 @@ def _gemma3(spec: TinySpec) -> tuple:
     return tok, processor, Gemma3ForConditionalGeneration(config)
 
 
-BUILDERS: dict[str, Callable[[TinySpec], tuple]] = {"idefics3": _idefics3, "gemma3": _gemma3}
+def _qwen_parts(spec: TinySpec) -> tuple:
+    """A Qwen2-VL-style tokenizer and processor: 8 px patches merged 2x2, images resized to 32-48 px
+    (4 to 9 image tokens each; the image grid travels as image_grid_thw)."""
+    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
+
+    tok = _tokenizer(QWEN_SPECIALS, "Qwen2TokenizerFast")
+    sizes = dict(patch_size=spec.patch_size, merge_size=2, temporal_patch_size=2,
+                 min_pixels=spec.image_size**2, max_pixels=(spec.image_size * 3 // 2) ** 2)
+    processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**sizes),
+                                 video_processor=Qwen2VLVideoProcessor(**sizes), tokenizer=tok,
+                                 chat_template=QWEN2_VL_TEMPLATE)
+    return tok, processor
+
+
+def _qwen_ids(tok) -> dict:  # noqa: ANN001 - a transformers tokenizer
+    ids = tok.convert_tokens_to_ids
+    return dict(image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+                vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"))
+
+
+def _qwen_text(tok, spec: TinySpec) -> dict:  # noqa: ANN001 - a transformers tokenizer
+    half = spec.text_hidden // spec.text_heads // 2  # multimodal rotary: temporal, height, width sections
+    return {**_text_config(tok, spec), "rope_scaling": {"type": "mrope", "mrope_section": [half - 2 * (half // 4),
+                                                                                         half // 4, half // 4]}}
+
+
+def _qwen2_vl(spec: TinySpec) -> tuple:
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    tok, processor = _qwen_parts(spec)
+    vision = dict(depth=spec.vision_layers, embed_dim=spec.vision_hidden, hidden_size=spec.text_hidden, mlp_ratio=2,
+                  num_heads=spec.vision_heads, patch_size=spec.patch_size, spatial_merge_size=2, temporal_patch_size=2)
+    config = Qwen2VLConfig(text_config=_qwen_text(tok, spec), vision_config=vision, **_qwen_ids(tok))
+    return tok, processor, Qwen2VLForConditionalGeneration(config)
+
+
+def _qwen2_5_vl(spec: TinySpec) -> tuple:
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    tok, processor = _qwen_parts(spec)
+    vision = dict(depth=spec.vision_layers, hidden_size=spec.vision_hidden, intermediate_size=spec.vision_hidden * 2,
+                  num_heads=spec.vision_heads, patch_size=spec.patch_size, spatial_merge_size=2, temporal_patch_size=2,
+                  window_size=spec.patch_size * 4, fullatt_block_indexes=[spec.vision_layers - 1],
+                  out_hidden_size=spec.text_hidden)
+    config = Qwen2_5_VLConfig(text_config=_qwen_text(tok, spec), vision_config=vision, **_qwen_ids(tok))
+    return tok, processor, Qwen2_5_VLForConditionalGeneration(config)
+
+
+BUILDERS: dict[str, Callable[[TinySpec], tuple]] = {"idefics3": _idefics3, "gemma3": _gemma3, "qwen2-vl": _qwen2_vl,
+                                                    "qwen2.5-vl": _qwen2_5_vl}
 
 
 def write_tiny_family(family: str, out_dir: Path, seed: int = 0, spec: TinySpec | None = None) -> dict:
-    """Write a tiny random checkpoint of `family` (idefics3 | gemma3) to `out_dir`."""
+    """Write a tiny random checkpoint of `family` (one of BUILDERS) to `out_dir`."""
     import torch
     from transformers import GenerationConfig
 

@@ -1,4 +1,4 @@
-"""Install the pinned torch from the right place before `make install` installs the rest.
+"""Install the pinned torch (and torchvision, built against it) from the right place before `make install` installs the rest.
 
 PyPI's Linux torch is the CUDA build, which brings about 6 GB of nvidia-* libraries and triton
 that a machine without an NVIDIA GPU never uses. Without one (no `nvidia-smi` on PATH) the CPU
@@ -36,12 +36,19 @@ class Choice:
     reason: str
 
 
-def torch_pin(constraints: Path) -> str:
+def torch_pin(constraints: Path, name: str = "torch") -> str:
     for line in constraints.read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"\s*torch==([^\s;#]+).*", line)
+        match = re.fullmatch(rf"\s*{name}==([^\s;#]+).*", line)
         if match:
             return match[1]
-    raise SystemExit(f"torch_source: no torch== pin in {constraints}")
+    raise SystemExit(f"torch_source: no {name}== pin in {constraints}")
+
+
+def vision_args(constraints: Path, links: list[str] | None = None) -> list[str]:
+    """torchvision from the same place as torch: each build is made against one torch build."""
+    pin = torch_pin(constraints, "torchvision")
+    wheel = local_cpu_wheel(links, pin, "torchvision") if links is not None else None
+    return [str(wheel) if wheel else f"torchvision=={pin}"]
 
 
 def find_links(python: str) -> list[str]:
@@ -59,14 +66,14 @@ def find_links(python: str) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def local_cpu_wheel(links: list[str], pin: str) -> Path | None:
-    """A `torch-<pin>+cpu` wheel for this Python in a local find-links folder (URLs are skipped)."""
+def local_cpu_wheel(links: list[str], pin: str, name: str = "torch") -> Path | None:
+    """A `<name>-<pin>+cpu` wheel for this Python in a local find-links folder (URLs are skipped)."""
     tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
     for link in links:
         folder = Path(link.removeprefix("file://")).expanduser()
         if "://" in link.removeprefix("file://") or not folder.is_dir():
             continue
-        for wheel in sorted(folder.glob(f"torch-{pin}+cpu-*.whl")):
+        for wheel in sorted(folder.glob(f"{name}-{pin}+cpu-*.whl")):
             if f"-{tag}-" in wheel.name:
                 return wheel
     return None
@@ -83,17 +90,18 @@ def reachable(url: str, timeout: float = REACH_TIMEOUT_S) -> bool:
 def choose(constraints: Path, python: str) -> Choice:
     pin = torch_pin(constraints)
     if shutil.which("nvidia-smi"):
-        return Choice("cuda", [f"torch=={pin}"], f"NVIDIA GPU found (nvidia-smi): torch {pin} with CUDA from PyPI")
-    wheel = local_cpu_wheel(find_links(python), pin)
+        return Choice("cuda", [f"torch=={pin}", *vision_args(constraints)], f"NVIDIA GPU found (nvidia-smi): torch {pin} with CUDA from PyPI")
+    links = find_links(python)
+    wheel = local_cpu_wheel(links, pin)
     if wheel:
-        return Choice("local-wheel", [str(wheel)], f"no NVIDIA GPU: torch {pin} CPU build from the local wheel {wheel}")
+        return Choice("local-wheel", [str(wheel), *vision_args(constraints, links)], f"no NVIDIA GPU: torch {pin} CPU build from the local wheel {wheel}")
     index = os.environ.get("MIND_TORCH_CPU_INDEX") or CPU_INDEX
     if reachable(index):
         # An extra index: torch's dependencies still come from PyPI at their pins, and `<pin>+cpu`
         # sorts above PyPI's `<pin>`, so the CPU build is the one taken.
-        return Choice("cpu-index", ["--extra-index-url", index, f"torch=={pin}"],
+        return Choice("cpu-index", ["--extra-index-url", index, f"torch=={pin}", *vision_args(constraints)],
                       f"no NVIDIA GPU: torch {pin} CPU build from {index}")
-    return Choice("pypi-default", [f"torch=={pin}"],
+    return Choice("pypi-default", [f"torch=={pin}", *vision_args(constraints)],
                   f"no NVIDIA GPU, but no CPU build of torch is reachable (no torch-{pin}+cpu wheel in pip's "
                   f"find-links, {index} unreachable): installing PyPI's default torch, with its CUDA libraries "
                   "(several GB more)")
