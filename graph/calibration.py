@@ -22,7 +22,8 @@ _READ = (
 
 def count_embedded_intentions(tx: ManagedTransaction) -> int:
     """Intentions with a vector: what the intention index holds."""
-    return tx.run("MATCH (n:Intention) WHERE n.embedding IS NOT NULL RETURN count(n) AS n").single()["n"]
+    record = tx.run("MATCH (n:Intention) WHERE n.embedding IS NOT NULL RETURN count(n) AS n").single()
+    return record["n"] if record else 0
 
 
 def embedded_intention_ids(tx: ManagedTransaction, after: str, limit: int) -> list[str]:

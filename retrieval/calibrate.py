@@ -114,7 +114,7 @@ def exact_top(queries: np.ndarray, exclude: Sequence[str], batches: Iterator[tup
         names = np.concatenate([best_ids, np.asarray(ids, dtype=object)[top]], axis=1)
         keep = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         best_scores, best_ids = scores[rows, keep], names[rows, keep]
-    return [{key for key, s in zip(best_ids[i], best_scores[i]) if s > -np.inf} for i in range(nq)]
+    return [{key for key, s in zip(best_ids[i], best_scores[i], strict=True) if s > -np.inf} for i in range(nq)]
 
 
 def recall_table(driver: Driver, database: str, queries: np.ndarray, exclude: Sequence[str],
@@ -128,7 +128,7 @@ def recall_table(driver: Driver, database: str, queries: np.ndarray, exclude: Se
         answers = read(driver, database, q.nearest_intention_ids_batch, embeddings, fetch + 1)
         ms = (time.perf_counter() - t0) * 1000 / max(1, len(embeddings))
         scores = [len(set([a for a in got if a != src][:k]) & want) / max(1, len(want))
-                  for got, src, want in zip(answers, exclude, truth)]
+                  for got, src, want in zip(answers, exclude, truth, strict=True)]
         table[fetch] = {"recall_at_10": round(float(np.mean(scores)), 4), "ms_per_query": round(ms, 2)}
     return table
 
@@ -202,8 +202,8 @@ def from_props(props: dict) -> dict:
     fetches = props.get("fetches") or []
     return {
         "index": props["index"], "fetch": props["fetch"], "target": props.get("target"), "met": props.get("met"),
-        "recall_by_fetch": {str(f): r for f, r in zip(fetches, props.get("recalls") or [])},
-        "ms_per_query_by_fetch": {str(f): m for f, m in zip(fetches, props.get("msPerQuery") or [])},
+        "recall_by_fetch": {str(f): r for f, r in zip(fetches, props.get("recalls") or [], strict=False)},
+        "ms_per_query_by_fetch": {str(f): m for f, m in zip(fetches, props.get("msPerQuery") or [], strict=False)},
         "sample": props.get("sample"), "noise": props.get("noise"), "seed": props.get("seed"),
         "vectors": props.get("vectors"), "dimensions": props.get("dimensions"),
         "exact_s": props.get("exactSeconds"), "seconds": props.get("seconds"),

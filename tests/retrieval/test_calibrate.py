@@ -6,12 +6,14 @@ import asyncio
 
 import numpy as np
 import pytest
+from neo4j import Driver, ManagedTransaction
 
 from graph.aio import AsyncGraph, make_async_driver
 from graph.driver import read, write_batches
 from graph.embeddings import set_intention_embeddings
 from graph.intentions import merge_intentions
 from graph.products import merge_products
+from mindkb.settings import Settings
 from retrieval import calibrate as cal
 from tests.conftest import reset_graph
 
@@ -20,12 +22,12 @@ DIMS = 384
 FETCHES = (10, 20, 50, 100, 250, 500)
 
 
-def _calibrations(tx) -> list[dict]:
+def _calibrations(tx: ManagedTransaction) -> list[dict]:
     return [r.data() for r in tx.run("MATCH (c:MindCalibration) RETURN c.index AS index, c.seed AS seed")]
 
 
 @pytest.fixture(scope="module")
-def vectors(driver, settings) -> np.ndarray:
+def vectors(driver: Driver, settings: Settings) -> np.ndarray:
     """N random unit vectors as intentions of one co-bought pair (ids in the vectors' order)."""
     reset_graph(driver, settings)
     db = settings.neo4j_database
@@ -38,7 +40,7 @@ def vectors(driver, settings) -> np.ndarray:
     write_batches(driver, db, merge_intentions,
                   [{"id": i, "asinA": "B0CALIB001", "asinB": "B0CALIB002", "relation": "UsedFor",
                     "props": {"text": i, "status": "ACCEPTED"}} for i in ids], 1000)
-    rows = [{"key": k, "embedding": v} for k, v in zip(ids, m.tolist())]
+    rows = [{"key": k, "embedding": v} for k, v in zip(ids, m.tolist(), strict=True)]
     with driver.session(database=db) as session:
         for start in range(0, N, 500):
             session.execute_write(set_intention_embeddings, rows[start:start + 500], "random")
