@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP_VERSION := 24.3.1
 GRAPHIQL := api/static/graphiql/.fetched
 
-.PHONY: install install-serve prereqs labelstudio db db-stop lint test test-lts demo sample clean
+.PHONY: install install-serve prereqs labelstudio db db-stop lint test test-lts demo sample bench-small clean
 
 # The supported LTS server beside the default (mindkb/settings.py: NEO4J_LTS_VERSION).
 NEO4J_LTS_VERSION := 5.26.30
@@ -87,6 +87,16 @@ test-lts: install prereqs ## the `server_versions` tests on Neo4j 5.26 LTS
 
 demo: db ## ingest the bundled sample, run the pipeline, serve the API (MIND_MODEL for a real LLaVA)
 	bash scripts/demo.sh
+
+# The paper-scale figures at a tenth of the paper's size (126,444 intentions): a local Neo4j of its own
+# (home and ports under BENCH_BASE, started for the run and stopped after it; `make db`'s server and
+# data are never touched), the bulk load, the calibration, then the serving figures. About 10 minutes
+# on a 2-core machine. One JSON object on the last line of stdout.
+BENCH_BASE ?= .cache/bench-small
+BENCH_VERSION = $(shell $(BIN)/python -c 'from mindkb.settings import NEO4J_VERSION; print(NEO4J_VERSION)')
+bench-small: install prereqs ## the paper-scale benchmark at scale 0.1 on a fresh local Neo4j of its own
+	$(BIN)/python -m benchmarks.neo4j_versions --json --versions $(BENCH_VERSION) --scale 0.1 --base $(BENCH_BASE) -- \
+	  --clients 1,32 --seconds 10 --requests 300 --warmup 10 --recall-queries 300
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -11,7 +11,10 @@ Then starts `mind serve` on 127.0.0.1 and times `recommend` and `searchIntention
 each query text: every text is used once, so no cache helps) against the same filtered
 queryNodes statement with a precomputed vector and against neo4j-graphrag's VectorRetriever
 (same index, same MiniLM), and measures recall@10 of the vector index against exact numpy search.
-Prints one JSON object, with the goals checked.
+The bulk path builds the indexes with the population buffer graph/population.py chooses for the
+graph's size (unless MIND_NEO4J_VECTOR_POPULATION_BUFFER_MB is set); once the indexes are online
+the search's candidate count is calibrated (retrieval/calibrate.py), and the API is served and
+measured at that count. Prints one JSON object, with the goals checked.
 
   python -m benchmarks.paper_scale --json --scale 1.0 --wipe      # full scale
   python -m benchmarks.paper_scale --json --scale 0.005 --wipe    # smoke test (seconds)
@@ -43,11 +46,13 @@ from graph.aio import AsyncGraph, make_async_driver
 from graph.driver import connect, write_batches
 from graph.embeddings import set_intention_embeddings, set_intention_embeddings_plain, set_product_embeddings
 from graph.intentions import merge_intentions
+from graph.population import chosen_buffer_mb, with_population_buffer
 from graph.products import merge_co_buys, merge_products
 from graph.schema import apply_schema, await_indexes
 from mindkb.ids import intention_id, pair_key
 from mindkb.relations import RELATIONS
 from mindkb.settings import Settings, get_settings
+from retrieval.calibrate import calibrate
 from retrieval.search import ACCEPTED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -209,6 +214,9 @@ def load_bulk(settings: Settings, kb: Synthetic, model: str, dims: int, folder: 
                          "use --load incremental for a remote one")
     with connect(settings) as driver:
         refuse_loaded(driver, settings.neo4j_database, wipe)
+    # The indexes are built once over the imported vectors: the buffer fits their number (graph/population.py).
+    buffer_mb, buffer_from = chosen_buffer_mb(settings, len(kb.ids), dims)
+    settings = with_population_buffer(settings, len(kb.ids), dims)
     t0 = time.perf_counter()
     files = bulk.BulkFiles(folder)
     files.relations()
@@ -225,7 +233,8 @@ def load_bulk(settings: Settings, kb: Synthetic, model: str, dims: int, folder: 
     return {"path": "bulk", "csv_s": round(csv_s, 1), "import_s": report["import_s"], "start_s": report["start_s"],
             "indexes_s": report["indexes_s"], "total_s": round(total, 1),
             "csv_gb": round(sum(f.stat().st_size for f in folder.glob("*.csv")) / 1e9, 2),
-            "intentions_per_s": round(len(kb.ids) / total)}
+            "intentions_per_s": round(len(kb.ids) / total),
+            "population_buffer_mb": buffer_mb, "population_buffer_from": buffer_from}
 
 
 async def clients(concurrency: int, requests: int, seconds: float,
@@ -259,7 +268,7 @@ def summary(ms: list[float], wall: float, errors: int = 0) -> dict:
 
 
 async def latency(base_url: str, settings: Settings, texts: list[str], vectors: dict[str, list[float]],
-                  levels: list[int], requests: int, seconds: float, warmup: int = 20) -> dict:
+                  levels: list[int], requests: int, seconds: float, api_fetch: int, warmup: int = 20) -> dict:
     """Per concurrency level: the two API calls over HTTP and the raw filtered vector query."""
     fresh = iter(itertools.cycle(texts))  # every API call embeds a text not seen before (until the pool wraps)
     driver = make_async_driver(settings)
@@ -276,8 +285,7 @@ async def latency(base_url: str, settings: Settings, texts: list[str], vectors: 
                 return call
 
             async def raw(i: int) -> None:
-                await graph.read(queries.search_intentions, vectors[texts[i % len(texts)]], 10,
-                                 max(40, settings.api_search_min_fetch),
+                await graph.read(queries.search_intentions, vectors[texts[i % len(texts)]], 10, api_fetch,
                                  None, ACCEPTED)
 
             for _ in range(warmup):  # warm the pools, the model and the server's JIT and query plans
@@ -297,9 +305,10 @@ async def latency(base_url: str, settings: Settings, texts: list[str], vectors: 
     return out
 
 
-async def recall(settings: Settings, kb: Synthetic, queries_n: int, fetches: list[int], seed: int) -> dict:
-    api_fetch = max(40, settings.api_search_min_fetch)  # what searchIntentions(k: 10) asks for
+async def recall(settings: Settings, kb: Synthetic, queries_n: int, fetches: list[int], seed: int,
+                 api_fetch: int) -> dict:
     """recall@10 of queryNodes(fetch) top 10 against exact cosine search over every intention vector."""
+    fetches = sorted(set(fetches) | {api_fetch})
     rng = np.random.default_rng(seed + 1)
     picks = rng.choice(len(kb.ids), min(queries_n, len(kb.ids)), replace=False)
     noise = rng.standard_normal((len(picks), kb.intention_vecs.shape[1])).astype(np.float32)
@@ -331,7 +340,7 @@ async def recall(settings: Settings, kb: Synthetic, queries_n: int, fetches: lis
         await driver.close()
     # The headline: what searchIntentions gets (it asks the index for api_fetch, keeps 10).
     out["api_fetch"] = api_fetch
-    out["recall_at_10"] = out["by_fetch"].get(str(api_fetch), out["by_fetch"][str(fetches[-1])])["recall_at_10"]
+    out["recall_at_10"] = out["by_fetch"][str(api_fetch)]["recall_at_10"]
     return out
 
 
@@ -389,6 +398,18 @@ def main() -> None:
         out["load_average_after_load"] = load_average()
         print(f"loaded: {out['load']}", file=sys.stderr)
     out["api_workers"] = settings.api_workers
+    built = out.get("load", {})
+
+    def population(_vectors: int, _dimensions: int) -> tuple[float, str]:
+        return built["population_buffer_mb"], built["population_buffer_from"]  # what the load built with
+
+    with connect(settings) as driver:
+        out["calibration"] = calibrate(driver, settings.neo4j_database, seed=args.seed,
+                                       population=population if built.get("population_buffer_mb") else None)
+    print(f"calibrated: {out['calibration']}", file=sys.stderr)
+    # The API serves at the calibrated count; searchIntentions(k: 10) asks for at least 4k (retrieval/search.py).
+    os.environ["MIND_API_SEARCH_MIN_FETCH"] = str(out["calibration"]["fetch"])
+    api_fetch = max(4 * 10, out["calibration"]["fetch"])
 
     texts = query_texts(args.seed)
     model = load_sentence_model(settings.embedding_model, settings.device)
@@ -396,14 +417,14 @@ def main() -> None:
     levels = [int(c) for c in args.clients.split(",")]
     with serving() as client:
         out["latency_ms"] = asyncio.run(latency(str(client.base_url), settings, texts, vectors, levels,
-                                                args.requests, args.seconds, args.warmup))
+                                                args.requests, args.seconds, api_fetch, args.warmup))
     out["load_average_after_latency"] = load_average()
     peer = time_graphrag(settings, min(args.requests, 200), texts[::-1])  # the same texts, the API's embedding cache aside
     one = out["latency_ms"][str(levels[0])]
     out["graphrag_vector_retriever_ms"] = {"n": len(peer), "p50": pct(peer, .5), "p99": pct(peer, .99)}
     out["searchIntentions_over_graphrag_p50"] = round(one["searchIntentions"]["p50"] / pct(peer, .5), 2)
     out["recall"] = asyncio.run(recall(settings, kb, args.recall_queries,
-                                       [int(f) for f in args.recall_fetch.split(",")], args.seed))
+                                       [int(f) for f in args.recall_fetch.split(",")], args.seed, api_fetch))
     most = out["latency_ms"][str(levels[-1])]
     out["targets"] = {
         "load_le_10_min": out["load"]["total_s"] <= 600 if "load" in out else None,

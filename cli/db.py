@@ -1,4 +1,4 @@
-"""`mind db start|stop|status`, `mind init` and `mind cypher`."""
+"""`mind db start|stop|status|calibrate`, `mind init` and `mind cypher`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from cli.common import JsonOption, database
 from embedding.models import embedding_dimensions
 from graph.cypher import run_user_statement
 from graph.localdb import LocalNeo4j
+from graph.population import chosen_buffer_mb
 from graph.schema import apply_schema
 from mindkb.errors import BadInput
 from mindkb.output import emit, note
 from mindkb.settings import get_settings
+from retrieval import calibrate as calibration
 
 db_app = typer.Typer(help="Run the local Neo4j server (fetched from Maven Central on first start).",
                      no_args_is_help=True)
@@ -47,6 +49,20 @@ def db_status(as_json: bool = JsonOption) -> None:
     summary = status.as_dict()
     summary["status"] = "running" if status.running else "not running"
     emit(summary, as_json)
+
+
+@db_app.command("calibrate")
+def db_calibrate(
+    sample: int = typer.Option(calibration.SAMPLE, "--sample", min=1, max=1000,
+                               help="Stored intention vectors turned into queries."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the sample and of the queries' noise."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Measure the intention index's recall@10 per candidate count and record the count searches use."""
+    with database() as (settings, driver):
+        result = calibration.calibrate(driver, settings.neo4j_database, sample=sample, seed=seed,
+                                       population=lambda n, d: chosen_buffer_mb(settings, n, d))
+    emit(result, as_json)
 
 
 def register(app: typer.Typer) -> None:

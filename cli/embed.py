@@ -15,8 +15,10 @@ from cli.common import (
 )
 from embedding.embed import embed_all
 from embedding.encoder import TextEncoder
+from graph.population import chosen_buffer_mb
 from mindkb.output import emit
 from mindkb.settings import get_settings
+from retrieval.calibrate import calibrate_if_due
 
 
 def embed(
@@ -43,6 +45,9 @@ def embed(
             encoder = TextEncoder.load(settings.embedding_model, settings.device,
                                        batch_size or settings.embed_batch_size)
             summary = embed_all(driver, settings.neo4j_database, encoder)
+        # The search's candidate count, measured again when the index is new or changed size a lot.
+        summary["calibration"] = calibrate_if_due(driver, settings.neo4j_database,
+                                                  lambda n, d: chosen_buffer_mb(settings, n, d))
     emit(summary, as_json)
 
 

@@ -31,8 +31,15 @@ def test_paper_scale_benchmark_scaled_down(neo4j_server):
         for name in ("raw_cypher", "searchIntentions", "recommend"):
             assert row[name]["n"] > 0 and 0 < row[name]["p50"] <= row[name]["p99"] and row[name]["errors"] == 0
         assert row["searchIntentions_over_raw_p50"] > 0 and row["recommend_over_raw_p50"] > 0
+    calibration = out["calibration"]  # the index's candidate count, measured once it is online
+    table = [calibration["recall_by_fetch"][f] for f in sorted(calibration["recall_by_fetch"], key=int)]
+    assert all(b >= a - 0.02 for a, b in zip(table, table[1:])), table  # more candidates, no fewer neighbours
+    assert calibration["vectors"] == graph["intentions"] and calibration["seconds"] > 0
+    fetch = calibration["fetch"]
+    assert not calibration["met"] or calibration["recall_by_fetch"][str(fetch)] >= calibration["target"]
     recall = out["recall"]
-    assert recall["queries"] == 30 and set(recall["by_fetch"]) == {"10", "100"}
+    assert recall["api_fetch"] == max(40, fetch)  # the API serves at the calibrated count
+    assert recall["queries"] == 30 and set(recall["by_fetch"]) == {"10", "100", str(recall["api_fetch"])}
     # Clustered vectors at this size: the index finds most true neighbours, never more than all.
     assert 0.5 <= recall["recall_at_10"] <= 1.0
     assert recall["by_fetch"]["100"]["recall_at_10"] >= recall["by_fetch"]["10"]["recall_at_10"] - 0.02

@@ -23,6 +23,8 @@ def test_embed_is_complete_normalised_and_incremental(driver, settings, cli):
     assert s["intentions"] == len(INTENTIONS) + len(PAGED)
     assert s["products"] == len(PRODUCTS)
     assert s["embedded"] == s["intentions"] + s["products"] and s["seconds"] >= 0
+    # A small index is not calibrated (retrieval/calibrate.py: MIN_VECTORS); the summary says so.
+    assert s["calibration"] == {"calibrated": False, "vectors": s["intentions"]}
 
     for label in ("Intention", "Product"):
         vectors = read(driver, db, _vectors, label)
