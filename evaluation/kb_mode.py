@@ -43,6 +43,7 @@ from graph.evaluation import (
 )
 from mindkb.ids import pair_key
 from retrieval.recommend import recommend
+from retrieval.requests import TEXT_MAX, RecommendRequest
 
 MAX_FETCH = 2000  # vector-index k for the nearest facts of one option (withheld ones are skipped)
 
@@ -202,15 +203,19 @@ class Recommender:
         by_asin = {asin: letter for letter, asin in q.option_asins.items() if asin}
         ranked = []
         if by_asin:
-            embedding = encoder.encode([task2_text(q)])[0].tolist()
+            text = task2_text(q)
+            # The request states the question's text within its bound; the vector is the whole text's.
+            request = RecommendRequest(intention=text[:TEXT_MAX], k=len(by_asin), context_asin=q.asin_a,
+                                       candidates=tuple(sorted(by_asin)), sources=self.sources)
+            embedding = encoder.encode([text])[0].tolist()
             ranked = self.loop.run_until_complete(recommend(
-                self.graph, self.kb_settings, embedding, len(by_asin), q.asin_a, sorted(by_asin),
+                self.graph, request, embedding, settings=self.kb_settings,
                 exclude_intentions=exclusion.intention_ids, exclude_pairs=exclusion.pairs,
-                sources=self.sources)).candidates  # item A may be a product the graph lacks
+            )).candidates  # item A may be a product the graph lacks
         stats.missing_products += len(letters) - len(ranked)
         known = 0
         for candidate in ranked:
-            i = letters.index(by_asin[candidate.product["asin"]])
+            i = letters.index(by_asin[candidate.product.asin])
             scores[i] += candidate.score
             known += candidate.score > 0
         if not known:
