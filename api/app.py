@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             torch.set_num_threads(settings.api_torch_threads)
         app.state.encoder = await asyncio.to_thread(
             TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache,
-            settings.embedding_backend, settings.api_torch_threads)
+            settings.embedding_backend, settings.api_torch_threads, settings.cache_dir)
         app.state.driver = make_async_driver(settings)
         try:
             yield

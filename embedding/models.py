@@ -23,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from mindkb.errors import BadInput, MindError
-from mindkb.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +80,21 @@ def _dimensions_from_files(path: Path) -> int | None:
     return int(dims) if dims else None
 
 
-def load_sentence_model(name: str, device: str | None = None, backend: str = "torch", threads: int = 0):
+def load_sentence_model(name: str, device: str | None = None, backend: str = "torch", threads: int = 0,
+                        cache_dir: Path | None = None):
     """Load once per process, name and backend; raises BadInput with one line when the model is not found.
 
     The ONNX backends run on the CPU: on a CUDA device (given, or found by `auto`) torch is used.
-    `threads` bounds ONNX Runtime's threads per encode (0: its default, every core).
+    `threads` bounds ONNX Runtime's threads per encode (0: its default, every core). `cache_dir`
+    (the `cache_dir` setting) holds the ONNX exports; the ONNX backends need it.
     """
     if backend not in EMBEDDING_BACKENDS:
         raise BadInput(f"unknown embedding backend {backend!r}; use one of {', '.join(EMBEDDING_BACKENDS)}")
-    return _load(name, device, backend, threads)
+    return _load(name, device, backend, threads, cache_dir)
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, device: str | None, backend: str, threads: int):
+def _load(name: str, device: str | None, backend: str, threads: int, cache_dir: Path | None):
     # Imported here: sentence-transformers pulls in torch (seconds), and most commands only need
     # the model's dimension, which `embedding_dimensions` reads from its files.
     from sentence_transformers import SentenceTransformer
@@ -107,7 +108,9 @@ def _load(name: str, device: str | None, backend: str, threads: int):
             return SentenceTransformer(path, device=None if device in (None, "auto") else device)
         except OSError as exc:
             raise BadInput(f"embedding model {name!r} could not be loaded: {str(exc).splitlines()[0]}") from None
-    folder = export_onnx(name)
+    if cache_dir is None:
+        raise BadInput(f"embedding backend {backend!r} needs the cache folder of its ONNX export (cache_dir)")
+    folder = export_onnx(name, cache_dir)
     file_name = ONNX_FP32_FILE if backend == "onnx" else ONNX_INT8_FILE
     import onnxruntime  # optional and heavy: only the ONNX backends need it
 
@@ -125,9 +128,8 @@ def _runs_on_cpu(device: str | None) -> bool:
     return device == "cpu"
 
 
-def onnx_folder(name: str, cache_dir: Path | None = None) -> Path:
+def onnx_folder(name: str, cache_dir: Path) -> Path:
     """Where the ONNX exports of `name` live: <cache_dir>/onnx/<model>, one folder per model."""
-    cache_dir = cache_dir or get_settings().cache_dir
     if name in _ALIASES:
         name = DEFAULT_EMBEDDING_MODEL
     if Path(name).expanduser().is_dir():  # a local folder: its name plus a digest of its path
@@ -136,7 +138,7 @@ def onnx_folder(name: str, cache_dir: Path | None = None) -> Path:
     return cache_dir / "onnx" / re.sub(r"[^A-Za-z0-9._-]+", "__", name)
 
 
-def export_onnx(name: str, cache_dir: Path | None = None) -> Path:
+def export_onnx(name: str, cache_dir: Path) -> Path:
     """The folder with `name`'s ONNX exports (float32 and int8), made now when missing.
 
     Written to a temporary folder and renamed into place, so concurrent first uses never see half

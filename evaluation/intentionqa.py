@@ -50,7 +50,8 @@ def evaluate(settings: Settings, task: int, data: Path, mode: str, quarantine: Q
         _run_llm(loaded, score, llm or LlmOptions(), settings)
     else:
         encoder = TextEncoder.load(settings.embedding_model, batch_size=settings.embed_batch_size,
-                                   cache=EVAL_ENCODER_CACHE)
+                                   cache=EVAL_ENCODER_CACHE, backend=settings.embedding_backend,
+                                   cache_dir=settings.cache_dir)
         if mode == "embedding":
             _run_embedding(loaded, score, encoder)
             extra["embedding_model"] = settings.embedding_model

@@ -46,7 +46,8 @@ def client(driver, settings):
         rows.append({"id": intention_id(a, b, rel, props["model"], "v1", text), "asinA": a, "asinB": b,
                      "relation": rel, "props": props})
     write(driver, db, merge_intentions, rows)
-    embed_all(driver, db, TextEncoder.load(settings.embedding_model, batch_size=16))
+    embed_all(driver, db, TextEncoder.load(settings.embedding_model, batch_size=16, backend=settings.embedding_backend,
+                                                cache_dir=settings.cache_dir))
     with TestClient(create_app(settings)) as c:
         yield c
 
