@@ -39,7 +39,7 @@ def authorise(info: Info[Context, None]) -> Writer:
     """The writer of a request that carries the key (api/keys.py); KeyRefused otherwise. Every
     mutation calls this before it reads its arguments."""
     context = info.context
-    headers = context.request.headers
+    headers = context.request.headers if context.request is not None else {}
     kid = context.keys.authorise(headers, context.client)
     return Writer(kid, keys.curator(headers, kid))
 

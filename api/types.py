@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -23,11 +23,16 @@ from mindkb.annotation import majority as majority_of
 from mindkb.relations import RELATION_NAMES, RELATIONS, STATUSES
 from retrieval.records import Hit, IntentionRecord, ProductRecord
 
-Relation = strawberry.enum(
-    enum.Enum("Relation", {r.enum_name: r.name for r in RELATIONS}),  # type: ignore[misc]
-    name="Relation", description="The 20 MIND relations (UPPER_SNAKE of their names).",
-)
-Status = strawberry.enum(enum.Enum("Status", {s: s for s in STATUSES}), name="Status")  # type: ignore[misc]
+if TYPE_CHECKING:  # members made from mindkb.relations below; a type checker sees plain enums
+    class Relation(enum.Enum): ...
+
+    class Status(enum.Enum): ...
+else:
+    Relation = strawberry.enum(
+        enum.Enum("Relation", {r.enum_name: r.name for r in RELATIONS}),
+        name="Relation", description="The 20 MIND relations (UPPER_SNAKE of their names).",
+    )
+    Status = strawberry.enum(enum.Enum("Status", {s: s for s in STATUSES}), name="Status")
 
 T = TypeVar("T")
 N = TypeVar("N")

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from mindkb.ids import ASIN_MAX
 from mindkb.relations import RELATION_NAMES
 from mindkb.sources import parse_sources
 
 K_MAX = 100  # results of one search or recommendation
 TEXT_MAX = 1000  # characters of a query text
-ASIN_MAX = 64  # characters of an asin
 CANDIDATES_MAX = 100  # asins a recommendation may be restricted to
 ACCEPTED = ("ACCEPTED",)
 
