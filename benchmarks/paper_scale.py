@@ -274,7 +274,7 @@ async def latency(base_url: str, settings, texts: list[str], vectors: dict[str, 
             async def raw(i):
                 await graph.read(queries.search_intentions, vectors[texts[i % len(texts)]], 10,
                                  max(40, settings.api_search_min_fetch),
-                                 None, ACCEPTED)
+                                 None, list(ACCEPTED))
 
             for _ in range(warmup):  # warm the pools, the model and the server's JIT and query plans
                 await http(SEARCH)(0), await http(RECOMMEND)(0), await raw(0)
