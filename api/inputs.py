@@ -8,7 +8,7 @@ refused value becomes one UserError line that names the argument as the schema s
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ValidationError
@@ -24,7 +24,7 @@ CURSOR_MAX = 256  # characters of a cursor
 
 M = TypeVar("M", bound=BaseModel)
 
-Sources = Annotated[Optional[list[str]], strawberry.argument(
+Sources = Annotated[list[str] | None, strawberry.argument(
     description="Only intentions of these sources (e.g. mind-csv); null: every source but `noise`, the output of "
                 "a model with random weights, which is left out unless named.")]
 

@@ -31,7 +31,7 @@ PARSED_BYTES_PER_TOKEN = 650
 
 def token_limit_rule(max_tokens: int) -> type[ValidationRule]:
     class TokenLimit(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args) -> None:
+        def enter_document(self, node: DocumentNode, *_args: object) -> None:
             if node.loc is None:
                 return
             lexer, count = Lexer(node.loc.source), 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -51,12 +50,12 @@ async def _require_product(info: Info[Context, None], asin: str, name: str) -> P
     return record
 
 
-async def product(info: Info[Context, None], asin: strawberry.ID) -> Optional[Product]:
+async def product(info: Info[Context, None], asin: strawberry.ID) -> Product | None:
     return Product.of(await _require_product(info, asin, "asin"))
 
 
 async def pair_intentions(info: Info[Context, None], asin_a: strawberry.ID, asin_b: strawberry.ID,
-                          relation: Optional[Relation] = None, include_rejected: bool = False,
+                          relation: Relation | None = None, include_rejected: bool = False,
                           sources: inputs.Sources = None) -> list[Intention]:
     kept = inputs.sources(sources)
     await asyncio.gather(_require_product(info, asin_a, "asinA"), _require_product(info, asin_b, "asinB"))
@@ -68,7 +67,7 @@ async def pair_intentions(info: Info[Context, None], asin_a: strawberry.ID, asin
 
 
 async def search_intentions(info: Info[Context, None], text: str, k: int = 10,
-                            relation: Optional[Relation] = None, all_statuses: bool = False,
+                            relation: Relation | None = None, all_statuses: bool = False,
                             sources: inputs.Sources = None) -> list[IntentionHit]:
     request = inputs.checked(SearchRequest, text=text, k=k, relation=relation.value if relation else None,
                              all_statuses=all_statuses, sources=sources)
@@ -80,8 +79,8 @@ async def search_intentions(info: Info[Context, None], text: str, k: int = 10,
 
 
 async def recommend(info: Info[Context, None], intention: str, k: int = 10,
-                    context_asin: Optional[strawberry.ID] = None,
-                    candidates: Optional[list[strawberry.ID]] = None,
+                    context_asin: strawberry.ID | None = None,
+                    candidates: list[strawberry.ID] | None = None,
                     sources: inputs.Sources = None) -> list[Recommendation]:
     request = inputs.checked(RecommendRequest, intention=intention, k=k, context_asin=context_asin,
                              candidates=candidates, sources=sources)
@@ -108,7 +107,7 @@ async def relations(info: Info[Context, None], sources: inputs.Sources = None) -
 
 
 async def set_intention_status(info: Info[Context, None], id: strawberry.ID, status: Status,
-                               note: Optional[str] = None) -> Intention:
+                               note: str | None = None) -> Intention:
     writer = authorise(info)
     inputs.note(note)
     inputs.intention_id(id)

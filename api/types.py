@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -41,7 +41,7 @@ N = TypeVar("N")
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    end_cursor: Optional[str]
+    end_cursor: str | None
 
 
 def _page(rows: Sequence[T], first: int, key: Callable[[T], str], node: Callable[[T], N]) -> tuple[list[tuple[str, N]], PageInfo]:
@@ -55,14 +55,14 @@ def _page(rows: Sequence[T], first: int, key: Callable[[T], str], node: Callable
 class Annotation:
     id: strawberry.ID
     annotator: str
-    plausible: Optional[bool]
-    typical: Optional[bool]
-    human_centric: Optional[bool]
-    filter_correct: Optional[bool] = strawberry.field(description="Was the filter's verdict right?")
-    rationale_correct: Optional[bool] = strawberry.field(description="Was the filter's rationale right? (optional)")
-    status_shown: Optional[str] = strawberry.field(description="The filter verdict the annotator was shown.")
-    source: Optional[str]
-    created_at: Optional[str] = strawberry.field(description="When the annotator answered (ISO 8601).")
+    plausible: bool | None
+    typical: bool | None
+    human_centric: bool | None
+    filter_correct: bool | None = strawberry.field(description="Was the filter's verdict right?")
+    rationale_correct: bool | None = strawberry.field(description="Was the filter's rationale right? (optional)")
+    status_shown: str | None = strawberry.field(description="The filter verdict the annotator was shown.")
+    source: str | None
+    created_at: str | None = strawberry.field(description="When the annotator answered (ISO 8601).")
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> Annotation:
@@ -76,24 +76,24 @@ class Annotation:
 
 @strawberry.type(description="The annotators' majority per question; null on a tie or without answers.")
 class MajorityVerdict:
-    plausible: Optional[bool]
-    typical: Optional[bool]
-    human_centric: Optional[bool]
-    filter_correct: Optional[bool]
-    rationale_correct: Optional[bool]
+    plausible: bool | None
+    typical: bool | None
+    human_centric: bool | None
+    filter_correct: bool | None
+    rationale_correct: bool | None
     votes: int = strawberry.field(description="How many annotators answered.")
 
 
 @strawberry.type
 class Product:
     asin: strawberry.ID
-    title: Optional[str]
-    brand: Optional[str]
-    categories: Optional[list[str]]
-    description: Optional[str]
-    features: Optional[str] = strawberry.field(description="Stage-1 LLaVA description of the product.")
-    image_url: Optional[str]
-    main_cat: Optional[str]
+    title: str | None
+    brand: str | None
+    categories: list[str] | None
+    description: str | None
+    features: str | None = strawberry.field(description="Stage-1 LLaVA description of the product.")
+    image_url: str | None
+    main_cat: str | None
 
     @classmethod
     def of(cls, record: ProductRecord) -> Product:
@@ -106,7 +106,7 @@ class Product:
 
     @strawberry.field(description="Products bought together with this one, by asin.")
     async def co_bought(self, info: Info[Context, None], first: int = 10,
-                        after: Optional[str] = None) -> ProductConnection:
+                        after: str | None = None) -> ProductConnection:
         key = PageKey(self.asin, inputs.first(first), inputs.decode_cursor(after))
         rows = await info.context.loaders.co_bought.load(key)
         info.context.loaders.prime_products(rows)
@@ -114,9 +114,9 @@ class Product:
         return ProductConnection(edges=[ProductEdge(cursor=c, node=n) for c, n in edges], page_info=page_info)
 
     @strawberry.field(description="Intentions that explain this product, by id.")
-    async def intentions(self, info: Info[Context, None], relation: Optional[Relation] = None,
-                         status: Optional[Status] = None, first: int = 10,
-                         after: Optional[str] = None, sources: inputs.Sources = None) -> IntentionConnection:
+    async def intentions(self, info: Info[Context, None], relation: Relation | None = None,
+                         status: Status | None = None, first: int = 10,
+                         after: str | None = None, sources: inputs.Sources = None) -> IntentionConnection:
         key = PageKey(self.asin, inputs.first(first), inputs.decode_cursor(after),
                       relation.value if relation else None, status.value if status else None,
                       inputs.sources(sources))
@@ -128,19 +128,19 @@ class Product:
 @strawberry.type
 class Intention:
     id: strawberry.ID
-    text: Optional[str]
-    relation: Optional[Relation]
-    relation_name: Optional[str]
-    status: Optional[Status]
-    rationale: Optional[str]
-    model: Optional[str]
-    prompt_version: Optional[str]
-    source: Optional[str]
-    asin_a: Optional[str]
-    asin_b: Optional[str]
-    curated_by: Optional[str]
-    curated_at: Optional[str]
-    curator_note: Optional[str]
+    text: str | None
+    relation: Relation | None
+    relation_name: str | None
+    status: Status | None
+    rationale: str | None
+    model: str | None
+    prompt_version: str | None
+    source: str | None
+    asin_a: str | None
+    asin_b: str | None
+    curated_by: str | None
+    curated_at: str | None
+    curator_note: str | None
 
     @classmethod
     def of(cls, record: IntentionRecord) -> Intention:
@@ -160,7 +160,7 @@ class Intention:
 
     @strawberry.field(description="The annotators' majority verdict per question; "
                                   "null when nobody annotated this intention.")
-    async def majority(self, info: Info[Context, None]) -> Optional[MajorityVerdict]:
+    async def majority(self, info: Info[Context, None]) -> MajorityVerdict | None:
         """The same rule as `mind annotate report`: yes when more annotators said yes than no."""
         rows = await info.context.loaders.annotations.load(str(self.id))
         if not rows:
@@ -233,6 +233,6 @@ class RelationStats:
     accepted: int
     rejected: int
     undecided: int
-    preserve_rate: Optional[float] = strawberry.field(
+    preserve_rate: float | None = strawberry.field(
         description="accepted / filtered (accepted + rejected + undecided), as `mind stats`; "
                     "null before the filter has answered any.")

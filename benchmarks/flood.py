@@ -25,6 +25,8 @@ import json
 import multiprocessing
 import os
 import time
+from collections.abc import Iterable, Iterator
+from multiprocessing.queues import Queue
 
 import httpx
 
@@ -37,7 +39,7 @@ SEARCH = "query($t: String!) { searchIntentions(text: $t, k: 10) { score intenti
 MEGABYTE = 1_000_000
 
 
-def megabyte_documents(attacker: int):
+def megabyte_documents(attacker: int) -> Iterator[bytes]:
     """Distinct ~1 MB JSON bodies: a search with a 1 MB text inlined, a counter making each new
     (spliced into bytes made once, so the attackers spend their time sending, not encoding)."""
     head, tail = b'{"query": "{ searchIntentions(text: \\"', b"x" * MEGABYTE + b'\\") { score } }"}'
@@ -45,7 +47,7 @@ def megabyte_documents(attacker: int):
         yield head + f"{attacker}-{n} ".encode() + tail
 
 
-def widest_documents(attacker: int, fields: int):
+def widest_documents(attacker: int, fields: int) -> Iterator[bytes]:
     """Distinct documents of `fields` selections of one name (a comment makes each text new)."""
     body = "{ " + "__typename " * fields + "}"
     for n in itertools.count():
@@ -66,7 +68,7 @@ async def victim(http: httpx.AsyncClient, stop_at: float, latencies: list[float]
             latencies.append(elapsed)
 
 
-async def attacker(http: httpx.AsyncClient, documents, stop_at: float, statuses: dict[str, int]) -> None:
+async def attacker(http: httpx.AsyncClient, documents: Iterable[bytes], stop_at: float, statuses: dict[str, int]) -> None:
     for body in documents:
         if time.monotonic() >= stop_at:
             return
@@ -88,7 +90,8 @@ async def _attack(base_url: str, kind: str, attackers: int, fields: int, stop_at
     return statuses
 
 
-def _attack_process(base_url: str, kind: str, attackers: int, fields: int, stop_at: float, results) -> None:
+def _attack_process(base_url: str, kind: str, attackers: int, fields: int, stop_at: float,
+                    results: Queue[dict[str, int]]) -> None:
     """In a process of its own; `stop_at` is wall-clock time (time.time), shared with the victim's process."""
     stop_monotonic = time.monotonic() + (stop_at - time.time())
     results.put(asyncio.run(_attack(base_url, kind, attackers, fields, stop_monotonic)))

@@ -29,15 +29,20 @@ import gc
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw
 
 from generation.backends import Decoding, Request, TransformersBackend, pick_device, pick_dtype
-from generation.fastpath import FastOptions
+from generation.fastpath import FastOptions, Processor
 from generation.images import load_image, stack_vertical
 from generation.prompts import intention_prompt
-from mindkb.relations import RELATIONS
+from mindkb.relations import RELATIONS, Relation
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,7 +94,7 @@ def llava_7b_spec(scale: float) -> dict:
     return llava_spec("llava-1.5-7b", scale)
 
 
-def build_synthetic(arch: str, scale: float, device: str, dtype: str):
+def build_synthetic(arch: str, scale: float, device: str, dtype: str) -> tuple[PreTrainedModel, Processor]:
     """(model, processor): LLaVA-1.5 sizes with random weights, initialised on the target device
     (a 13B model initialised on the CPU would take minutes)."""
     import torch
@@ -133,7 +138,7 @@ def prompt(pair: dict, template: str) -> str:
     return intention_prompt(pair["nameA"], pair["featuresA"], pair["nameB"], pair["featuresB"], template)
 
 
-def reference(backend: TransformersBackend, inputs: list[dict], relations, decoding: Decoding) -> int:
+def reference(backend: TransformersBackend, inputs: list[dict], relations: Sequence[Relation], decoding: Decoding) -> int:
     """One request at a time; images re-read, re-stacked and re-processed for every relation."""
     n = 0
     for pair in inputs:
@@ -145,7 +150,7 @@ def reference(backend: TransformersBackend, inputs: list[dict], relations, decod
     return n
 
 
-def requests_for(inputs: list[dict], relations) -> list[Request]:
+def requests_for(inputs: list[dict], relations: Sequence[Relation]) -> list[Request]:
     requests = []
     for pair in inputs:
         stacked = stack_vertical(load_image(pair["imageA"]), load_image(pair["imageB"]))  # once per pair
@@ -153,7 +158,7 @@ def requests_for(inputs: list[dict], relations) -> list[Request]:
     return requests
 
 
-def pipeline(backend: TransformersBackend, inputs: list[dict], relations, decoding: Decoding) -> int:
+def pipeline(backend: TransformersBackend, inputs: list[dict], relations: Sequence[Relation], decoding: Decoding) -> int:
     requests = requests_for(inputs, relations)
     backend.generate(requests, decoding)
     return len(requests)
@@ -162,7 +167,7 @@ def pipeline(backend: TransformersBackend, inputs: list[dict], relations, decodi
 # --- one measured mode ----------------------------------------------------------------------------
 
 
-def pairs_per_batch(backend: TransformersBackend, sample: list[dict], relations, decoding: Decoding) -> int:
+def pairs_per_batch(backend: TransformersBackend, sample: list[dict], relations: Sequence[Relation], decoding: Decoding) -> int:
     """Whole pairs per model batch: the fast path's row limit at this prompt's cache length."""
     if backend.fast is None:
         return max(1, backend.batch_size // len(relations))
@@ -172,7 +177,7 @@ def pairs_per_batch(backend: TransformersBackend, sample: list[dict], relations,
     return max(1, backend.fast.batch_limit(plans[0].length) // len(relations))
 
 
-def measure(backend: TransformersBackend, folder: Path, relations, decoding: Decoding, batches: int,
+def measure(backend: TransformersBackend, folder: Path, relations: Sequence[Relation], decoding: Decoding, batches: int,
             pairs: int | None, image_size: int, share: bool = True) -> dict:
     """Warm-up batch (compiles the shape), then the timed run; the backend's own split of the time."""
     if backend.fast is not None:
@@ -251,7 +256,8 @@ def project(shared_rate: float, unshared_rate: float | None = None, gpus: tuple[
 # --- main ------------------------------------------------------------------------------------------
 
 
-def load_backend(args, tmp_path: Path, model=None, processor=None):
+def load_backend(args: argparse.Namespace, tmp_path: Path, model: PreTrainedModel | None = None,
+                 processor: Processor = None) -> tuple[PreTrainedModel, Processor]:
     if model is not None:
         return model, processor
     if args.model:
@@ -266,7 +272,8 @@ def load_backend(args, tmp_path: Path, model=None, processor=None):
     return build_synthetic(args.arch, args.scale, args.device, args.dtype)
 
 
-def backend_for(model, processor, name: str, mode: str, batch: str, args) -> TransformersBackend:
+def backend_for(model: PreTrainedModel, processor: Processor, name: str, mode: str, batch: str,
+                args: argparse.Namespace) -> TransformersBackend:
     auto = batch == "auto"
     size = 8 if auto else int(batch)
     options = FastOptions(length_bucket=args.length_bucket, auto_batch=auto and mode != "off")
@@ -294,7 +301,7 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def run(args, model=None, processor=None) -> dict:
+def run(args: argparse.Namespace, model: PreTrainedModel | None = None, processor: Processor = None) -> dict:
     relations = RELATIONS[: max(1, min(20, args.relations))]
     decoding = Decoding(max_new_tokens=args.max_new_tokens, min_new_tokens=args.max_new_tokens, seed=0)
     modes = [m.strip() for m in args.compile.split(",") if m.strip()]

@@ -25,10 +25,18 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from benchmarks.generation import RELATIONS, backend_for, build_synthetic, compare, measure, project
 from generation.backends import Decoding
+from generation.fastpath import Processor
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+T = TypeVar("T")
 
 GOALS = {"tokens_per_s": 1500, "decode_step_ms_batch_60": 30, "one_gpu_days": 4.5, "gpus_8_hours": 14}
 
@@ -75,7 +83,7 @@ class Run:
     def left(self) -> float:
         return self.budget_s - (time.perf_counter() - self.started)
 
-    def section(self, name: str, estimate_s: float, fn, *args):
+    def section(self, name: str, estimate_s: float, fn: Callable[..., T], *args: Any) -> T | None:
         if self.left() < estimate_s:
             say(f"skip {name}: {self.left():.0f} s left, it needs ~{estimate_s:.0f} s")
             self.report["skipped"].append(name)
@@ -110,7 +118,7 @@ def bench_args(batch: str, tokens: int) -> argparse.Namespace:
     return argparse.Namespace(length_bucket=128, batch_size=batch, max_new_tokens=tokens)
 
 
-def fast_section(model, processor, name: str, batch: str, tokens: int, batches: int, folder: Path,
+def fast_section(model: PreTrainedModel, processor: Processor, name: str, batch: str, tokens: int, batches: int, folder: Path,
                  unshared: bool) -> dict:
     """Compiled fast path (falls back to the eager decode step if compiling fails)."""
     decoding = Decoding(max_new_tokens=tokens, min_new_tokens=tokens, seed=0)
@@ -134,7 +142,7 @@ def fast_section(model, processor, name: str, batch: str, tokens: int, batches: 
     return out
 
 
-def plain_section(model, processor, name: str, tokens: int, folder: Path) -> dict:
+def plain_section(model: PreTrainedModel, processor: Processor, name: str, tokens: int, folder: Path) -> dict:
     decoding = Decoding(max_new_tokens=tokens, min_new_tokens=tokens, seed=0)
     backend = backend_for(model, processor, name, "off", "60", bench_args("60", tokens))
     try:

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from neo4j import Driver
+
 from graph.driver import connect, read
 from graph.ingest import (
     count_co_buys_by_prefix,
@@ -55,7 +57,7 @@ def generate(path: Path, lines: int, prefix: str, links: int, seed: int) -> None
             out.write(json.dumps(record) + "\n")
 
 
-def cleanup(driver, database: str, prefix: str) -> None:
+def cleanup(driver: Driver, database: str, prefix: str) -> None:
     with driver.session(database=database) as session:
         while session.execute_write(delete_by_asin_prefix, prefix, 20_000):
             pass
@@ -63,11 +65,11 @@ def cleanup(driver, database: str, prefix: str) -> None:
             pass
 
 
-def count_co_buy(driver, database: str, prefix: str) -> int:
+def count_co_buy(driver: Driver, database: str, prefix: str) -> int:
     return read(driver, database, count_co_buys_by_prefix, prefix)
 
 
-def baseline(driver, database: str, path: Path) -> tuple[int, float]:
+def baseline(driver: Driver, database: str, path: Path) -> tuple[int, float]:
     """One transaction per product (the naive loader), same statements."""
     start = time.perf_counter()
     n = 0

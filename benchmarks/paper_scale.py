@@ -11,7 +11,7 @@ Then starts `mind serve` on 127.0.0.1 and times `recommend` and `searchIntention
 each query text: every text is used once, so no cache helps) against the same filtered
 queryNodes statement with a precomputed vector and against neo4j-graphrag's VectorRetriever
 (same index, same MiniLM), and measures recall@10 of the vector index against exact numpy search.
-Prints one JSON object, with the issue's targets checked.
+Prints one JSON object, with the goals checked.
 
   python -m benchmarks.paper_scale --json --scale 1.0 --wipe      # full scale
   python -m benchmarks.paper_scale --json --scale 0.005 --wipe    # smoke test (seconds)
@@ -27,11 +27,13 @@ import os
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import numpy as np
+from neo4j import Driver
 
 from benchmarks.query import RECOMMEND, SEARCH, pct, serving, time_graphrag
 from benchmarks.synthetic import WORDS, prepare_empty, refuse_loaded, sentence
@@ -45,7 +47,7 @@ from graph.products import merge_co_buys, merge_products
 from graph.schema import apply_schema, await_indexes
 from mindkb.ids import intention_id, pair_key
 from mindkb.relations import RELATIONS
-from mindkb.settings import get_settings
+from mindkb.settings import Settings, get_settings
 from retrieval.search import ACCEPTED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,9 +126,9 @@ class Synthetic:
                             + 0.7 * noise)
         self.intention_vecs = vecs
         self.ids = [intention_id(*self.pairs[p], RELATIONS[r].name, "synthetic", "v1", str(i))
-                    for i, (p, r) in enumerate(zip(self.pair_of, self.relation))]
+                    for i, (p, r) in enumerate(zip(self.pair_of, self.relation, strict=True))]
 
-    def product_rows(self):
+    def product_rows(self) -> Iterator[dict]:
         for a in self.asins:
             yield {"asin": a, "props": {"title": f"{self.rng.choice(WORDS)} {self.rng.choice(WORDS)} item {a}",
                                         "brand": self.rng.choice(WORDS).title()}}
@@ -143,7 +145,7 @@ class Synthetic:
         return rows
 
 
-def load(driver, database: str, kb: Synthetic, model: str, batch: int, threads: int, vector_write: str) -> dict:
+def load(driver: Driver, database: str, kb: Synthetic, model: str, batch: int, threads: int, vector_write: str) -> dict:
     """Products, co-buys, then intentions and their vectors in `threads` parallel writers."""
     timings = {}
     t0 = time.perf_counter()
@@ -151,7 +153,7 @@ def load(driver, database: str, kb: Synthetic, model: str, batch: int, threads: 
 
     def product_job(start: int) -> None:
         rows = [{"key": k, "embedding": v} for k, v in
-                zip(kb.asins[start:start + batch], kb.product_vecs[start:start + batch].tolist())]
+                zip(kb.asins[start:start + batch], kb.product_vecs[start:start + batch].tolist(), strict=True)]
         with driver.session(database=database) as session:
             session.execute_write(set_product_embeddings, rows, model)
 
@@ -168,7 +170,8 @@ def load(driver, database: str, kb: Synthetic, model: str, batch: int, threads: 
     def job(start: int) -> int:
         stop = min(start + batch, len(kb.ids))
         rows = kb.intention_rows(start, stop)
-        vectors = [{"key": k, "embedding": v} for k, v in zip(kb.ids[start:stop], kb.intention_vecs[start:stop].tolist())]
+        vectors = [{"key": k, "embedding": v}
+                   for k, v in zip(kb.ids[start:stop], kb.intention_vecs[start:stop].tolist(), strict=True)]
         with driver.session(database=database) as session:
             session.execute_write(merge_intentions, rows)
             session.execute_write(set_vectors, vectors, model)
@@ -199,7 +202,7 @@ INTENTION_TYPES = {"text": "string", "status": "string", "model": "string", "pro
                    "source": "string"}
 
 
-def load_bulk(settings, kb: Synthetic, model: str, dims: int, folder: Path, wipe: bool) -> dict:
+def load_bulk(settings: Settings, kb: Synthetic, model: str, dims: int, folder: Path, wipe: bool) -> dict:
     """CSVs for neo4j-admin, the import into the local server, then the indexes built once."""
     if not settings.uses_local_server:
         raise SystemExit("benchmark: --load bulk imports into the local server (`mind db start`); "
@@ -225,7 +228,8 @@ def load_bulk(settings, kb: Synthetic, model: str, dims: int, folder: Path, wipe
             "intentions_per_s": round(len(kb.ids) / total)}
 
 
-async def clients(concurrency: int, requests: int, seconds: float, call) -> tuple[list[float], int]:
+async def clients(concurrency: int, requests: int, seconds: float,
+                  call: Callable[[int], Awaitable[object]]) -> tuple[list[float], int]:
     """`concurrency` workers share a budget of `requests` calls and `seconds`: (per-call ms, errors)."""
     out: list[float] = []
     errors = 0
@@ -254,7 +258,7 @@ def summary(ms: list[float], wall: float, errors: int = 0) -> dict:
             "errors": errors}
 
 
-async def latency(base_url: str, settings, texts: list[str], vectors: dict[str, list[float]],
+async def latency(base_url: str, settings: Settings, texts: list[str], vectors: dict[str, list[float]],
                   levels: list[int], requests: int, seconds: float, warmup: int = 20) -> dict:
     """Per concurrency level: the two API calls over HTTP and the raw filtered vector query."""
     fresh = iter(itertools.cycle(texts))  # every API call embeds a text not seen before (until the pool wraps)
@@ -264,14 +268,14 @@ async def latency(base_url: str, settings, texts: list[str], vectors: dict[str, 
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=120,
                                      limits=httpx.Limits(max_connections=max(levels))) as client:
-            def http(query):
-                async def call(_i):
+            def http(query: str) -> Callable[[int], Awaitable[None]]:
+                async def call(_i: int) -> None:
                     r = await client.post("/graphql", json={"query": query, "variables": {"t": next(fresh)}})
                     body = r.json()
                     assert r.status_code == 200 and not body.get("errors"), body
                 return call
 
-            async def raw(i):
+            async def raw(i: int) -> None:
                 await graph.read(queries.search_intentions, vectors[texts[i % len(texts)]], 10,
                                  max(40, settings.api_search_min_fetch),
                                  None, list(ACCEPTED))
@@ -293,7 +297,7 @@ async def latency(base_url: str, settings, texts: list[str], vectors: dict[str, 
     return out
 
 
-async def recall(settings, kb: Synthetic, queries_n: int, fetches: list[int], seed: int) -> dict:
+async def recall(settings: Settings, kb: Synthetic, queries_n: int, fetches: list[int], seed: int) -> dict:
     api_fetch = max(40, settings.api_search_min_fetch)  # what searchIntentions(k: 10) asks for
     """recall@10 of queryNodes(fetch) top 10 against exact cosine search over every intention vector."""
     rng = np.random.default_rng(seed + 1)
@@ -314,7 +318,7 @@ async def recall(settings, kb: Synthetic, queries_n: int, fetches: list[int], se
     try:
         sem = asyncio.Semaphore(4)
         for fetch in fetches:
-            async def one(ix):
+            async def one(ix: int, fetch: int = fetch) -> float:
                 async with sem:
                     got = await graph.read(queries.nearest_intention_ids, q[ix].tolist(), fetch)
                 return len(truth[ix] & set(got[:10])) / 10
@@ -388,7 +392,7 @@ def main() -> None:
 
     texts = query_texts(args.seed)
     model = load_sentence_model(settings.embedding_model, settings.device)
-    vectors = dict(zip(texts, model.encode(texts, normalize_embeddings=True).tolist()))
+    vectors = dict(zip(texts, model.encode(texts, normalize_embeddings=True).tolist(), strict=True))
     levels = [int(c) for c in args.clients.split(",")]
     with serving() as client:
         out["latency_ms"] = asyncio.run(latency(str(client.base_url), settings, texts, vectors, levels,

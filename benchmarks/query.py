@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import torch
@@ -31,7 +32,7 @@ from graph import queries
 from graph.aio import AsyncGraph, make_async_driver
 from graph.driver import connect
 from graph.schema import INTENTION_VECTOR_INDEX
-from mindkb.settings import get_settings
+from mindkb.settings import Settings, get_settings
 from retrieval.search import ACCEPTED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(base_url: str, server: subprocess.Popen, limit: float = 240, err=None) -> None:
+def wait_healthy(base_url: str, server: subprocess.Popen, limit: float = 240, err: IO[bytes] | None = None) -> None:
     """Until /healthz answers 200; SystemExit (with the tail of `err`, a file) if the server dies or
     `limit` seconds pass."""
     deadline = time.time() + limit
@@ -113,7 +114,7 @@ def time_http(client: httpx.Client, query: str, n: int) -> list[float]:
     return out
 
 
-async def time_cypher(settings, vectors: list[list[float]], n: int) -> list[float]:
+async def time_cypher(settings: Settings, vectors: list[list[float]], n: int) -> list[float]:
     driver = make_async_driver(settings)
     graph = AsyncGraph(driver, settings.neo4j_database)
     out = []
@@ -128,7 +129,7 @@ async def time_cypher(settings, vectors: list[list[float]], n: int) -> list[floa
     return out
 
 
-def time_graphrag(settings, n: int, texts: list[str] | None = None) -> list[float]:
+def time_graphrag(settings: Settings, n: int, texts: list[str] | None = None) -> list[float]:
     """The peer a user would otherwise pick: neo4j-graphrag's VectorRetriever over the same index,
     with the same MiniLM (sentence-transformers on torch, one thread like the API), unseen texts."""
     torch.set_num_threads(max(1, settings.api_torch_threads))

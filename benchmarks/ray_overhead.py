@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import ray
+from neo4j import Driver
 from PIL import Image, ImageDraw
 
 from benchmarks.synthetic import prepare_empty
@@ -32,12 +33,12 @@ from graph.driver import connect, write
 from graph.products import merge_co_buys, merge_products
 from graph.schema import apply_schema
 from mindkb.relations import RELATIONS
-from mindkb.settings import get_settings
+from mindkb.settings import Settings, get_settings
 
 STAGES = ["features", "intentions", "filter"]
 
 
-def seed(driver, database: str, folder: Path, products: int, dims: int, wipe: bool) -> None:
+def seed(driver: Driver, database: str, folder: Path, products: int, dims: int, wipe: bool) -> None:
     """`products` products with drawn images, and co-buy pairs (0,1), (1,2), ... (a chain)."""
     prepare_empty(driver, database, wipe)
     apply_schema(driver, database, dims)
@@ -55,7 +56,7 @@ def seed(driver, database: str, folder: Path, products: int, dims: int, wipe: bo
                                             for i in range(products - 1)])
 
 
-def timed_run(driver, settings, request: GenerateRequest) -> tuple[float, list[dict]]:
+def timed_run(driver: Driver, settings: Settings, request: GenerateRequest) -> tuple[float, list[dict]]:
     started = time.perf_counter()
     results = run_generate(driver, settings, request)
     return time.perf_counter() - started, [r.summary() for r in results]

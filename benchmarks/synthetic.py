@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import numpy as np
+from neo4j import Driver
 
 from graph.driver import write_batches
 from graph.embeddings import set_intention_embeddings, set_product_embeddings
@@ -25,7 +27,7 @@ def sentence(rng: random.Random, relation_template: str) -> str:
     return f"{relation_template} {a} and {b} on a {c} day".strip()
 
 
-def refuse_loaded(driver, database: str, wipe: bool) -> int:
+def refuse_loaded(driver: Driver, database: str, wipe: bool) -> int:
     """The products and intentions present; refuses (SystemExit) when some are and not `wipe`.
 
     So a benchmark pointed at a real knowledge base by mistake refuses instead of deleting it.
@@ -37,7 +39,7 @@ def refuse_loaded(driver, database: str, wipe: bool) -> int:
     return present
 
 
-def prepare_empty(driver, database: str, wipe: bool) -> None:
+def prepare_empty(driver: Driver, database: str, wipe: bool) -> None:
     """Empty the database for a benchmark; one holding data is only wiped with `wipe=True`."""
     if refuse_loaded(driver, database, wipe):
         delete_everything(driver, database)
@@ -48,7 +50,7 @@ def prepare_empty(driver, database: str, wipe: bool) -> None:
             session.execute_write(drop_vector_index, name)
 
 
-def build(driver, database: str, dims: int, products: int, intentions: int, vectors: bool,
+def build(driver: Driver, database: str, dims: int, products: int, intentions: int, vectors: bool,
           model: str, seed: int = 7, batch: int = 2000, wipe: bool = False) -> dict:
     """Wipe the database and write the synthetic graph; random unit vectors when `vectors`.
 
@@ -87,12 +89,12 @@ def build(driver, database: str, dims: int, products: int, intentions: int, vect
 
     write_batches(driver, database, merge_intentions, tracked(), batch)
     if vectors:
-        def unit(keys):
+        def unit(keys: list[str]) -> Iterator[dict]:
             for start in range(0, len(keys), batch):
                 chunk = keys[start:start + batch]
                 v = nprng.standard_normal((len(chunk), dims)).astype(np.float32)
                 v /= np.linalg.norm(v, axis=1, keepdims=True)
-                yield from ({"key": k, "embedding": e.tolist()} for k, e in zip(chunk, v))
+                yield from ({"key": k, "embedding": e.tolist()} for k, e in zip(chunk, v, strict=True))
 
         with driver.session(database=database) as session:
             for kind, keys in ((set_product_embeddings, asins), (set_intention_embeddings, ids)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -31,11 +30,11 @@ def export(
     per_relation: bool = typer.Option(False, "--per-relation", help="N per relation instead of N in total."),
     seed: int = typer.Option(0, "--seed", help="The same seed and graph give the same sample."),
     out: Path = typer.Option(..., "--out", help="Folder for tasks.json, label_config.xml and tasks.csv."),
-    relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
+    relations: str | None = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
     allocation: str = typer.Option("balanced", "--allocation", click_type=choice("balanced", "proportional"),
                                    help="Within a relation: balanced (half accepted, half rejected) or "
                                         "proportional."),
-    document_root: Optional[Path] = typer.Option(
+    document_root: Path | None = typer.Option(
         None, "--document-root",
         help="Label Studio's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT: local images become "
              "/data/local-files/?d=<path below it> (default: that variable, else /)."),
@@ -56,21 +55,20 @@ def import_(
     file: Path = typer.Argument(..., help="Label Studio JSON export (.json) or the filled-in CSV (.csv)."),
     fmt: str = typer.Option("auto", "--format", click_type=choice("auto", "labelstudio", "csv"),
                              help="The file's layout (auto: by extension)."),
-    quarantine: Optional[Path] = typer.Option(
+    quarantine: Path | None = typer.Option(
         None, "--quarantine", help="Quarantine JSON-lines file (default: data_dir/quarantine/annotate-<time>.jsonl)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Store each annotator's votes as (:Annotation)-[:ANNOTATES]->(:Intention); re-imports create nothing."""
     parsed = parse_file(file, fmt)  # a missing, oversized or broken file fails before connecting
-    with database() as (settings, driver):
-        with Quarantine(quarantine or default_path(settings, "annotate")) as q:
-            summary = import_votes(driver, settings.neo4j_database, file, parsed, q)
+    with database() as (settings, driver), Quarantine(quarantine or default_path(settings, "annotate")) as q:
+        summary = import_votes(driver, settings.neo4j_database, file, parsed, q)
     emit(summary, as_json)
 
 
 @annotate_app.command("report")
 def report(
-    plot: Optional[Path] = typer.Option(
+    plot: Path | None = typer.Option(
         None, "--plot", help="Also draw plausible/typical per relation, this KB vs the paper, to this PNG."),
     as_json: bool = JsonOption,
 ) -> None:

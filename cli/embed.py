@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from cli.common import (
@@ -25,10 +23,10 @@ def embed(
     batch_size: int = typer.Option(None, "--batch-size", min=1, max=8192,
                                    help="Texts per encode call and per write (default MIND_EMBED_BATCH_SIZE)."),
     model: str = typer.Option(None, "--model", help="sentence-transformers id or folder (default MIND_EMBEDDING_MODEL)."),
-    engine: Optional[str] = EngineOption,
-    ray_address: Optional[str] = RayAddressOption,
-    actors: Optional[int] = ActorsOption,
-    gpus_per_actor: Optional[float] = GpusPerActorOption,
+    engine: str | None = EngineOption,
+    ray_address: str | None = RayAddressOption,
+    actors: int | None = ActorsOption,
+    gpus_per_actor: float | None = GpusPerActorOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Embed every Intention and Product that lacks an embedding for the model (incremental)."""

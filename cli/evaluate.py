@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,21 +27,21 @@ def intentionqa(
     data: Path = typer.Option(..., "--data", help="The benchmark's JSON lines (e.g. ../shared/intentionqa/task1.dev.jsonl)."),
     mode: str = typer.Option(..., "--mode", click_type=choice("embedding", "kb", "llm"),
                              help="Answer by embeddings, by the knowledge base, or by a model."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N complete questions."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N complete questions."),
     exclude_eval_pairs: bool = typer.Option(
         True, "--exclude-eval-pairs/--no-exclude-eval-pairs",
         help="kb mode: withhold the benchmark's own facts on each question's pair (sources intentionqa, "
              "folkscope), the pair's co-buy record, and any fact whose text is an option."),
-    sources: Optional[str] = typer.Option(
+    sources: str | None = typer.Option(
         None, "--sources", help="kb mode: use only facts of these sources, comma-separated (e.g. mind-csv)."),
-    model: Optional[str] = typer.Option(None, "--model", help="llm mode: a local model folder (or the served model's name)."),
+    model: str | None = typer.Option(None, "--model", help="llm mode: a local model folder (or the served model's name)."),
     backend: str = typer.Option("transformers", "--backend", click_type=choice("transformers", "openai"),
                                 help="llm mode: where the model runs."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="llm mode, openai backend: e.g. http://localhost:8000/v1"),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="llm mode, openai backend: e.g. http://localhost:8000/v1"),
+    api_key: str | None = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
     device: str = typer.Option("auto", "--device", help="llm mode, transformers: auto | cpu | cuda[:N]"),
     batch_size: int = typer.Option(8, "--batch-size", min=1, max=512, help="llm mode, transformers: prompts per batch."),
-    quarantine: Optional[Path] = typer.Option(None, "--quarantine", help="Where malformed question lines go."),
+    quarantine: Path | None = typer.Option(None, "--quarantine", help="Where malformed question lines go."),
     as_json: bool = JsonOption,
 ) -> None:
     """Score IntentionQA task 1 or 2: accuracy overall and per relation (questions with < 4 options skipped)."""
@@ -74,8 +73,8 @@ SourcesOption = typer.Option(
 
 
 def stats(
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw preserve rate per relation to this PNG."),
-    sources: Optional[str] = SourcesOption,
+    plot: Path | None = typer.Option(None, "--plot", help="Also draw preserve rate per relation to this PNG."),
+    sources: str | None = SourcesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Counts per relation and status, filter preserve rates (the paper's Table 1 and Figure 5)."""
@@ -89,8 +88,8 @@ def stats(
 @export_app.command("sft")
 def sft(
     out: Path = typer.Option(..., "--out", help="The train JSON-lines file (the holdout goes beside it)."),
-    relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
-    max_per_pair: Optional[int] = typer.Option(None, "--max-per-pair", min=1, help="At most N intentions per co-buy pair."),
+    relations: str | None = typer.Option(None, "--relations", help="Comma-separated relations (default: all 20)."),
+    max_per_pair: int | None = typer.Option(None, "--max-per-pair", min=1, help="At most N intentions per co-buy pair."),
     holdout_fraction: float = typer.Option(0.0, "--holdout-fraction", min=0.0, max=0.99,
                                            help="Share of co-buy pairs written to FILE.holdout.jsonl instead."),
     seed: int = typer.Option(0, "--seed", help="Changes which pairs are held out."),

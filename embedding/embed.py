@@ -72,7 +72,7 @@ def embed_range(driver: Driver, database: str, encoder: TextEncoder, kind: Kind,
     pending: Future | None = None
     for rows in _pages(driver, database, kind, model_name, encoder.batch_size * PAGE_BATCHES, after, upto):
         vectors = encoder.encode([kind.text(r) for r in rows])
-        batch = [{"key": r["key"], "embedding": v.tolist()} for r, v in zip(rows, vectors)]
+        batch = [{"key": r["key"], "embedding": v.tolist()} for r, v in zip(rows, vectors, strict=True)]
         if pending is not None:
             pending.result()  # at most one write in flight; surfaces its error here
         pending = pool.submit(write, driver, database, kind.store, batch, model_name)

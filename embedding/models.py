@@ -5,8 +5,9 @@ so nothing is downloaded at run time.
 
 Backends (MIND_EMBEDDING_BACKEND): `torch` runs the model as shipped; `onnx` and `onnx-int8` run an
 ONNX export through ONNX Runtime on the CPU, made once into `<cache_dir>/onnx/` (`make install`, or on
-first use). int8 encodes a short query ~3.4x faster than torch on one thread with vectors at cosine
->= 0.99 of torch's, so the same stored vectors serve queries from either (BENCHMARKS.md).
+first use), and run with `tokenizers` and ONNX Runtime only (embedding/onnx_encoder.py): the `serve`
+install has no torch and runs an export made by the full install. int8 encodes a short query ~3.4x
+faster than torch on one thread with vectors at cosine >= 0.99 of torch's, so the same stored vectors serve queries from either (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ import shutil
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mindkb.errors import BadInput, MindError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from embedding.onnx_encoder import OnnxSentenceModel
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +60,19 @@ def resolve_model_path(name: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def embedding_dimensions(name: str) -> int:
+def embedding_dimensions(name: str, cache_dir: Path | None = None) -> int:
     """Read the output dimension from the model's files; load the model only when they are absent."""
-    path = Path(resolve_model_path(name))
-    if path.is_dir():
-        dims = _dimensions_from_files(path)
+    # The model's own folder, else its ONNX export under `cache_dir` (all the `serve` install has,
+    # without the model package).
+    folders = [Path(resolve_model_path(name))] + ([onnx_folder(name, cache_dir)] if cache_dir is not None else [])
+    for path in folders:
+        dims = _dimensions_from_files(path) if path.is_dir() else None
         if dims:
             return dims
-    return load_sentence_model(name).get_sentence_embedding_dimension()
+    dims = load_sentence_model(name).get_sentence_embedding_dimension()
+    if not dims:
+        raise MindError(f"embedding model {name!r} does not state its output dimension")
+    return int(dims)
 
 
 def _dimensions_from_files(path: Path) -> int | None:
@@ -81,7 +93,7 @@ def _dimensions_from_files(path: Path) -> int | None:
 
 
 def load_sentence_model(name: str, device: str | None = None, backend: str = "torch", threads: int = 0,
-                        cache_dir: Path | None = None):
+                        cache_dir: Path | None = None) -> SentenceTransformer | OnnxSentenceModel:
     """Load once per process, name and backend; raises BadInput with one line when the model is not found.
 
     The ONNX backends run on the CPU: on a CUDA device (given, or found by `auto`) torch is used.
@@ -94,15 +106,16 @@ def load_sentence_model(name: str, device: str | None = None, backend: str = "to
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, device: str | None, backend: str, threads: int, cache_dir: Path | None):
-    # Imported here: sentence-transformers pulls in torch (seconds), and most commands only need
-    # the model's dimension, which `embedding_dimensions` reads from its files.
-    from sentence_transformers import SentenceTransformer
-
+def _load(name: str, device: str | None, backend: str, threads: int,
+          cache_dir: Path | None) -> SentenceTransformer | OnnxSentenceModel:
     if backend != "torch" and not _runs_on_cpu(device):
         log.info("embedding backend %s runs on the CPU only: using torch on %s", backend, device)
         backend = "torch"
     if backend == "torch":
+        # Imported here: sentence-transformers pulls in torch (seconds), and most commands only need
+        # the model's dimension, which `embedding_dimensions` reads from its files.
+        from sentence_transformers import SentenceTransformer
+
         path = resolve_model_path(name)
         try:
             return SentenceTransformer(path, device=None if device in (None, "auto") else device)
@@ -110,21 +123,19 @@ def _load(name: str, device: str | None, backend: str, threads: int, cache_dir: 
             raise BadInput(f"embedding model {name!r} could not be loaded: {str(exc).splitlines()[0]}") from None
     if cache_dir is None:
         raise BadInput(f"embedding backend {backend!r} needs the cache folder of its ONNX export (cache_dir)")
-    folder = export_onnx(name, cache_dir)
-    file_name = ONNX_FP32_FILE if backend == "onnx" else ONNX_INT8_FILE
-    import onnxruntime  # optional and heavy: only the ONNX backends need it
+    # The export is run with tokenizers and ONNX Runtime alone (embedding/onnx_encoder.py), so the
+    # `serve` install, which has no torch, encodes exactly as the full one does.
+    from embedding.onnx_encoder import OnnxSentenceModel
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(0, threads)
-    return SentenceTransformer(str(folder), device="cpu", backend="onnx", model_kwargs={
-        "file_name": file_name, "provider": "CPUExecutionProvider", "session_options": options})
+    folder = export_onnx(name, cache_dir)
+    return OnnxSentenceModel(folder, ONNX_FP32_FILE if backend == "onnx" else ONNX_INT8_FILE, threads)
 
 
 def _runs_on_cpu(device: str | None) -> bool:
     if device in (None, "auto"):
-        import torch  # already imported by sentence-transformers
+        from embedding.onnx_encoder import cuda_device_present
 
-        return not torch.cuda.is_available()
+        return not cuda_device_present()
     return device == "cpu"
 
 
@@ -152,9 +163,10 @@ def export_onnx(name: str, cache_dir: Path) -> Path:
         import onnx
         from optimum.onnxruntime.configuration import AutoQuantizationConfig
         from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
-    except ImportError as exc:
-        raise MindError(f"the ONNX embedding backends need optimum and onnxruntime ({exc}): run `make install`, "
-                        "or set MIND_EMBEDDING_BACKEND=torch") from None
+    except ImportError:
+        raise MindError(f"no ONNX export of embedding model {name!r} in {folder}, and this install cannot make "
+                        "one (it needs torch): run `python -m embedding.export_onnx` with the full install "
+                        f"(`make install`) and copy its folder to {folder}") from None
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)

@@ -41,7 +41,7 @@ class EmbedActor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         done = [embed_range(self.driver, self.database, self.encoder, BY_NAME[str(kind)], self.writer,
                             str(after), str(upto) or None)
-                for kind, after, upto in zip(batch["kind"], batch["after"], batch["upto"])]
+                for kind, after, upto in zip(batch["kind"], batch["after"], batch["upto"], strict=True)]
         return {"kind": batch["kind"], "embedded": np.array(done, dtype=np.int64)}
 
     def __del__(self) -> None:
@@ -69,7 +69,7 @@ def embed_all_on_ray(driver: Driver, settings: Settings, batch_size: int) -> dic
                 batch_format="numpy", **pool.map_args(len(rows)))
             with progress(total=sum(totals.values()), desc="embed", unit="text") as bar:
                 for batch in raycluster.results(dataset):
-                    for kind, n in zip(batch["kind"], batch["embedded"]):
+                    for kind, n in zip(batch["kind"], batch["embedded"], strict=True):
                         counts[str(kind)] += int(n)
                         bar.update(int(n))
         return {"embedded": sum(counts.values()), "intentions": counts["intentions"], "products": counts["products"],

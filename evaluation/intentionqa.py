@@ -84,7 +84,7 @@ def _run_kb(loaded: Loaded, score: Score, encoder: TextEncoder, settings: Settin
     embedding_mode.warm(encoder, loaded.questions)
     encoder.encode(strip_because(t) for q in loaded.questions if q.task == 1 for t in q.options.values())
     baseline, covered, covered_baseline = Tally(), Tally(), Tally()
-    with open_database(settings, embedding_dimensions(settings.embedding_model)) as driver:
+    with open_database(settings, embedding_dimensions(settings.embedding_model, settings.cache_dir)) as driver:
         exclusions = build_exclusions(driver, settings.neo4j_database, loaded.questions, exclude, sources)
         task1 = bool(loaded.questions) and loaded.questions[0].task == 1
         recommender = kb_mode.Recommender(settings, sources) if loaded.questions and not task1 else None
@@ -94,9 +94,11 @@ def _run_kb(loaded: Loaded, score: Score, encoder: TextEncoder, settings: Settin
                 for q in loaded.questions:
                     ex = exclusions[q]
                     if q.task == 1:
+                        assert pairs is not None  # task1: the questions share the first one's task
                         answer = kb_mode.task1_answer(driver, settings.neo4j_database, encoder, pairs, q, ex,
                                                       config, stats, sources)
                     else:
+                        assert recommender is not None  # made whenever the questions are task 2
                         answer = recommender.answer(encoder, q, ex, stats)
                     score.add(q, answer)
                     plain = embedding_mode.answer(encoder, q) == q.gold
@@ -114,7 +116,7 @@ def _run_kb(loaded: Loaded, score: Score, encoder: TextEncoder, settings: Settin
             "embedding_accuracy": _accuracy(baseline),
             "covered": covered.n, "accuracy_covered": _accuracy(covered),
             "embedding_accuracy_covered": _accuracy(covered_baseline),
-            "kb": {**config.describe(), "kb_pairs": len(pairs.pairs), "exact_scans": stats.exact_scans} if task1 else
+            "kb": {**config.describe(), "kb_pairs": len(pairs.pairs), "exact_scans": stats.exact_scans} if pairs is not None else
             {"weights": {"intention": settings.recommend_weight_intention,
                          "product": settings.recommend_weight_product,
                          "complement": settings.recommend_weight_complement}}}
@@ -123,6 +125,7 @@ def _run_kb(loaded: Loaded, score: Score, encoder: TextEncoder, settings: Settin
 def _run_llm(loaded: Loaded, score: Score, options: LlmOptions, settings: Settings) -> None:
     if not options.model:
         raise BadOption("{mode} llm needs {model} (a local folder, or the served model's name with {backend} openai)")
+    lm: llm_mode.CausalLM | llm_mode.OpenAIChat
     if options.backend == "transformers":
         lm = llm_mode.CausalLM(options.model, options.device, options.batch_size, settings.eval_llm_max_new_tokens)
     elif options.backend == "openai":
@@ -136,7 +139,7 @@ def _run_llm(loaded: Loaded, score: Score, options: LlmOptions, settings: Settin
             chunk = 64
             for start in range(0, len(loaded.questions), chunk):
                 questions = loaded.questions[start:start + chunk]
-                for q, text in zip(questions, lm.answer([llm_mode.prompt(q) for q in questions])):
+                for q, text in zip(questions, lm.answer([llm_mode.prompt(q) for q in questions]), strict=True):
                     score.add(q, llm_mode.parse_answer(text, list(q.options)))
                 bar.update(len(questions))
     finally:

@@ -42,7 +42,8 @@ from graph.evaluation import (
     product_vectors,
 )
 from mindkb.ids import pair_key
-from retrieval.recommend import recommend
+from mindkb.settings import Settings
+from retrieval.recommend import Candidate, recommend
 from retrieval.requests import TEXT_MAX, RecommendRequest
 
 MAX_FETCH = 2000  # vector-index k for the nearest facts of one option (withheld ones are skipped)
@@ -188,7 +189,7 @@ class Recommender:
     With no knowledge of any option the answer is the embedding mode's; knowledge can only move it.
     """
 
-    def __init__(self, settings, sources: list[str] | None = None):
+    def __init__(self, settings: Settings, sources: list[str] | None = None):
         self.settings = settings
         # recommend() contributes the knowledge terms only; the product term is computed here.
         self.kb_settings = settings.model_copy(update={"recommend_weight_product": 0.0})
@@ -201,12 +202,13 @@ class Recommender:
         letters = list(q.options)
         scores = self.settings.recommend_weight_product * embedding_mode.option_scores(encoder, q)
         by_asin = {asin: letter for letter, asin in q.option_asins.items() if asin}
-        ranked = []
+        ranked: tuple[Candidate, ...] = ()
         if by_asin:
             text = task2_text(q)
             # The request states the question's text within its bound; the vector is the whole text's.
             request = RecommendRequest(intention=text[:TEXT_MAX], k=len(by_asin), context_asin=q.asin_a,
-                                       candidates=tuple(sorted(by_asin)), sources=self.sources)
+                                       candidates=tuple(sorted(by_asin)),
+                                       sources=tuple(self.sources) if self.sources is not None else None)
             embedding = encoder.encode([text])[0].tolist()
             ranked = self.loop.run_until_complete(recommend(
                 self.graph, request, embedding, settings=self.kb_settings,

@@ -59,7 +59,9 @@ class CausalLM:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
             self.device = pick_device(device)
             dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-            self.model = AutoModelForCausalLM.from_pretrained(model, torch_dtype=dtype).to(self.device).eval()
+            # transformers wraps PreTrainedModel.to, and the wrapper's annotation drops the device argument
+            self.model = AutoModelForCausalLM.from_pretrained(
+                model, torch_dtype=dtype).to(self.device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError) as exc:
             raise BadInput(f"language model {model!r} could not be loaded: {str(exc).splitlines()[0]}") from None
         self.tokenizer.padding_side = "left"

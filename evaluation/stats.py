@@ -12,6 +12,7 @@ noise of a model with random weights, whose count is reported as `noise_left_out
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from neo4j import Driver
 
@@ -33,13 +34,14 @@ def _percent(rate: float | None) -> str:
 
 
 def collect(driver: Driver, database: str, sources: list[str] | None = None) -> dict:
-    rows = {name: dict.fromkeys(COLUMNS, 0) for name in RELATION_NAMES}
+    # counts per column, then each row's preserve rate (a float, or None before any filtering)
+    rows: dict[str, dict[str, Any]] = {name: dict.fromkeys(COLUMNS, 0) for name in RELATION_NAMES}
     for r in read(driver, database, relation_status_counts, sources):
         row = rows.setdefault(r["relation"] or "(none)", dict.fromkeys(COLUMNS, 0))
         row["generated"] += r["n"]
         key = {"ACCEPTED": "accepted", "REJECTED": "rejected", "UNDECIDED": "undecided"}.get(r["status"], "pending")
         row[key] += r["n"]
-    total = {c: sum(row[c] for row in rows.values()) for c in COLUMNS}
+    total: dict[str, Any] = {c: sum(row[c] for row in rows.values()) for c in COLUMNS}
     for row in (*rows.values(), total):
         rate = _rate(row)
         row["preserve_rate"] = None if rate is None else round(rate, 4)
@@ -72,8 +74,8 @@ def plot(stats: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    items = sorted(((n, _rate(r)) for n, r in stats["relations"].items() if _rate(r) is not None),
-                   key=lambda t: t[1])
+    rates = ((n, _rate(r)) for n, r in stats["relations"].items())
+    items = sorted(((n, v) for n, v in rates if v is not None), key=lambda t: t[1])
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.32 * len(items) + 1)))
     ax.barh([n for n, _ in items], [100 * v for _, v in items], color="#4C72B0")
     overall = _rate(stats["total"])

@@ -19,6 +19,7 @@ import httpx
 from PIL import Image
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from generation.families import Family, by_model_type, family_for
 from mindkb.errors import BadInput, BadOption, MindError, literal
 
 log = logging.getLogger(__name__)
@@ -125,25 +126,34 @@ class _FirstLogits:
 
 
 class TransformersBackend:
-    """LLaVA in this process: left padding, batches of similar length, no autograd.
+    """An image-text-to-text model in this process (LLaVA-1.5 by default): prompts in the processor's
+    own chat format, left padding, batches of similar length, no autograd.
 
     With the fast path (`compile`, generation/fastpath.py) batches run through static KV caches in
-    a few shapes with shared prompt prefixes prefilled once; otherwise through `model.generate`.
+    a few shapes with shared prompt prefixes prefilled once; otherwise through `model.generate`. A
+    family the fast path cannot run (generation/families.py) always takes `model.generate`, and the
+    summary says why (`no_fast_path`).
     """
 
     def __init__(self, model, processor, model_id: str, batch_size: int = 8, compile: str = "off",
-                 fast_options=None, quantized: bool = False):
+                 fast_options=None, quantized: bool = False, family: Family | None = None):
         from generation.fastpath import FastGenerator, FastOptions, Stats
 
         self.model = model
         self.processor = processor
         self.model_id = model_id
+        self.family = family or by_model_type(getattr(model.config, "model_type", None))
         self.batch_size = batch_size
         self.processor.tokenizer.padding_side = "left"
         if self.processor.tokenizer.pad_token is None:
             self.processor.tokenizer.pad_token = self.processor.tokenizer.eos_token
         options = fast_options or FastOptions()
         fast, compiled = resolve_compile(compile, str(model.device), batch_size, quantized, options.auto_batch)
+        self.no_fast_path = ""
+        if fast and not self.family.fast_path:
+            fast, compiled = False, False
+            self.no_fast_path = f"{self.family.name}: {self.family.no_fast_path}"
+            log.info("fast path: not for %s; batches take model.generate", self.no_fast_path)
         self.compile_mode = compile
         self.fast = None
         self.plain_stats = Stats(path="plain")
@@ -154,8 +164,9 @@ class TransformersBackend:
 
     @classmethod
     def load(cls, model_id: str, device: str = "auto", dtype: str = "auto", quantize: str | None = None,
-             batch_size: int = 8, compile: str = "off", fast_options=None) -> "TransformersBackend":
-        from transformers import AutoProcessor, LlavaForConditionalGeneration
+             batch_size: int = 8, compile: str = "off", fast_options=None) -> TransformersBackend:
+        """Any image-text-to-text checkpoint (a hub id or a folder) through the Auto classes."""
+        from transformers import AutoModelForImageTextToText, AutoProcessor
 
         device = pick_device(device)
         torch_dtype = pick_dtype(dtype, device)
@@ -174,9 +185,12 @@ class TransformersBackend:
             kwargs["device_map"] = {"": device}
         try:
             processor = AutoProcessor.from_pretrained(model_id)
-            model = LlavaForConditionalGeneration.from_pretrained(model_id, **kwargs)
+            model = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
         except OSError as exc:
             raise MindError(f"cannot load model {model_id!r}: {str(exc).splitlines()[0]}") from None
+        except ValueError as exc:  # a config that no image-text-to-text class takes
+            raise MindError(f"model {model_id!r} is not an image-text-to-text checkpoint: "
+                            f"{str(exc).splitlines()[0]}") from None
         if not quantize:
             model = model.to(device)
         model.eval()
@@ -225,8 +239,10 @@ class TransformersBackend:
                 for i, a in zip(part, self._generate_batch([texts[j] for j in part], [images[j] for j in part], decoding)):
                     res[i] = a
             return res
-        inputs = self.processor(images=flat or None, text=texts, padding=True, return_tensors="pt")
-        inputs.pop("token_type_ids", None)
+        pixels = (images if self.family.nested_images else flat) if flat else None
+        inputs = self.processor(images=pixels, text=texts, padding=True, return_tensors="pt")
+        if not self.family.token_type_ids:
+            inputs.pop("token_type_ids", None)
         inputs = inputs.to(self.model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
@@ -272,7 +288,9 @@ class TransformersBackend:
         from generation.fastpath import Stats
 
         out: dict = {"compile": self.compile_mode, "path": "fast" if self.fast else "plain",
-                     "batch_size": self.batch_size, "device": str(self.model.device)}
+                     "batch_size": self.batch_size, "device": str(self.model.device), "family": self.family.name}
+        if self.no_fast_path:
+            out["no_fast_path"] = self.no_fast_path
         if self.fast is not None:
             fast = self.fast.stats
             out["fast"] = fast.as_dict()
@@ -312,14 +330,45 @@ class RetryableHTTP(Exception):
     """429, 5xx or a timeout: worth another try after a pause."""
 
 
+def _event_stream_text(text: str) -> str:
+    """The content of a streamed chat completion (server-sent events of `chat.completion.chunk`s).
+
+    `transformers serve` answers /v1/chat/completions as a stream whatever `stream` says; a failure
+    after the stream began comes as a `{"error": ...}` event.
+    """
+    parts = []
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line[len("data:"):].strip()
+        if data == "[DONE]":
+            break
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise MindError(f"unexpected event from the server: {data[:200]}") from None
+        if not isinstance(event, dict):
+            raise MindError(f"unexpected event from the server: {data[:200]}")
+        if "error" in event:
+            raise MindError(f"the server failed: {str(event['error'])[:200]}")
+        for choice in event.get("choices") or []:
+            parts.append((choice.get("delta") or {}).get("content") or "")
+    return "".join(parts)
+
+
 class OpenAIBackend:
-    """Chat completions with images as data URLs; `concurrency` requests in flight, retried."""
+    """Chat completions with images as data URLs; `concurrency` requests in flight, retried.
+
+    A pair's images go as the served model's family takes them (generation/families.py): one
+    stacked image, or two images in order.
+    """
 
     def __init__(self, base_url: str, model_id: str, api_key: str | None = None, concurrency: int = 16,
                  timeout: float = 300.0, max_attempts: int = 6, backoff_max: float = 30.0):
         if not base_url:
             raise BadOption("{backend} openai needs {base_url} (e.g. http://localhost:8000/v1)")
         self.model_id = model_id
+        self.family = family_for(model_id)
         self.concurrency = max(1, concurrency)
         self.max_attempts = max_attempts
         self.backoff_max = backoff_max
@@ -354,6 +403,8 @@ class OpenAIBackend:
             raise RetryableHTTP(f"HTTP {response.status_code}")
         if response.status_code >= 400:
             raise MindError(f"the server refused the request: HTTP {response.status_code} {response.text[:200]}")
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            return _event_stream_text(response.text)
         try:
             return response.json()["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError):

@@ -26,15 +26,44 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from generation.kvcache import KVArena, MemoryPlan, layer_kv, plan_memory, set_length
 
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, StaticCache
+    from transformers.cache_utils import Cache
+    from transformers.generation.logits_process import LogitsProcessor
+
 log = logging.getLogger(__name__)
+
+# A transformers processor: its tokenizer, image token and image processor are attributes that
+# differ per model family (LLaVA's, the tiny test model's).
+Processor: TypeAlias = Any
 
 
 class Unsupported(Exception):
     """This batch cannot take the fast path (it falls back to `model.generate`)."""
+
+
+class Sampling(Protocol):
+    """What the fast path reads of a decoding (generation.backends.Decoding has it all)."""
+
+    @property
+    def max_new_tokens(self) -> int: ...
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def top_p(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def min_new_tokens(self) -> int: ...
+    @property
+    def do_sample(self) -> bool: ...
 
 
 @dataclass
@@ -72,7 +101,7 @@ class Stats:
     decode_row_steps: int = 0  # sum over batches of rows x steps
     warmup_s: float = 0.0
     fallback_batches: int = 0
-    shapes: list = field(default_factory=list)  # [batch, length] of every cache shape made
+    shapes: list[tuple[int, int]] = field(default_factory=list)  # [batch, length] of every cache shape made
 
     def as_dict(self) -> dict:
         busy = self.prefill_s + self.decode_s
@@ -173,10 +202,8 @@ class ShapePolicy:
         fitting = sorted(b for b in sizes if n <= b <= limit)
         if fitting:
             return fitting[0]
-        if len(sizes) < self.per_length:
-            size = min(limit, round_up(n, 8))  # a full batch keeps its size; others round up to 8 rows
-        else:
-            size = limit
+        # a full batch keeps its size; others round up to 8 rows
+        size = min(limit, round_up(n, 8)) if len(sizes) < self.per_length else limit
         sizes.add(size)
         return size
 
@@ -186,7 +213,7 @@ class ShapePolicy:
 
 
 def split_plans(groups: list[Group], ids: list[list[int]], new_tokens: int, bucket: int,
-                batch_limit, policy: ShapePolicy) -> list[Plan]:
+                batch_limit: Callable[[int], int], policy: ShapePolicy) -> list[Plan]:
     """Cut groups (ordered by length) into model batches that fit `batch_limit(length)` rows.
 
     A group larger than a batch is split; each part prefills its prefix once."""
@@ -233,14 +260,14 @@ class Encoded:
     ids: list[list[int]]
     image_keys: list[int]  # per request: index of its image group
     image_ends: list[int]  # per request: one past its last image token
-    pixel_values: object  # tensor [images, ...] of the image groups' images in order, or None
+    pixel_values: torch.Tensor | None  # [images, ...]: the image groups' images in order
     image_slices: list[tuple[int, int]]  # per image group: its rows in pixel_values
 
 
 class FastGenerator:
     """Runs batches of rendered prompts through static caches; one per backend."""
 
-    def __init__(self, model, processor, options: FastOptions, batch_size: int):
+    def __init__(self, model: PreTrainedModel, processor: Processor, options: FastOptions, batch_size: int):
         import torch
 
         self.model, self.processor, self.opt = model, processor, options
@@ -249,7 +276,7 @@ class FastGenerator:
         self.dtype = model.dtype
         self.policy = ShapePolicy(options.max_shapes_per_length)
         self.arena: KVArena | None = None
-        self.caches: dict[tuple[int, int], object] = {}
+        self.caches: dict[tuple[int, int], StaticCache] = {}
         self.stats = Stats(compiled=options.compiled)
         self.memory: MemoryPlan | None = None
         forward = inspect.signature(model.forward).parameters
@@ -258,11 +285,12 @@ class FastGenerator:
         self.pad_id = tok.pad_token_id
         self.image_token = getattr(processor, "image_token", "<image>")
         self.image_token_id = tok.convert_tokens_to_ids(self.image_token)
-        eos = model.generation_config.eos_token_id
+        config = model.generation_config
+        eos = config.eos_token_id if config is not None else None
         eos = [eos] if isinstance(eos, int) else list(eos or [tok.eos_token_id])
         self.eos = torch.tensor(eos, device=self.device)
         self.top_k = getattr(model.generation_config, "top_k", None)
-        self.step_fn = model
+        self.step_fn: Callable[..., Any] = model
         if options.compiled:
             self.step_fn = compiled_call(model, options)
         if self.device.type == "cuda":
@@ -272,7 +300,7 @@ class FastGenerator:
             self.memory = plan_memory(model.config, torch.finfo(self.dtype).bits // 8, free,
                                       options.prefill_chunk_tokens, int(options.memory_margin_gib * 2**30))
         self.auto_batch = options.auto_batch and self.memory is not None  # sized to the memory: CUDA only
-        if self.auto_batch:
+        if self.auto_batch and self.memory is not None:
             self.batch_size = max(1, self.memory.batch_for(options.context_tokens, options.max_batch))
 
     # memory ---------------------------------------------------------------------------------
@@ -286,7 +314,7 @@ class FastGenerator:
     def _arena_for(self, batch: int, length: int) -> KVArena:
         if self.arena is not None and self.arena.fits(batch, length):
             return self.arena
-        if self.auto_batch:
+        if self.auto_batch and self.memory is not None:
             tokens = self.memory.kv_budget_bytes // self.memory.kv_bytes_per_token
         else:
             tokens = max(batch, self.batch_size) * max(length, self.opt.context_tokens)
@@ -304,7 +332,7 @@ class FastGenerator:
         self.arena = KVArena(self.model.config, tokens, self.dtype, self.device)
         return self.arena
 
-    def cache(self, batch: int, length: int):
+    def cache(self, batch: int, length: int) -> StaticCache:
         key = (batch, length)
         if key not in self.caches:
             arena = self._arena_for(batch, length)
@@ -314,7 +342,7 @@ class FastGenerator:
                 self._warm_up(self.caches[key], batch, length)
         return self.caches[key]
 
-    def _warm_up(self, cache, batch: int, length: int) -> None:
+    def _warm_up(self, cache: StaticCache, batch: int, length: int) -> None:
         """Compile (and record the CUDA graph of) a new shape outside the timed batches."""
         import torch
 
@@ -358,7 +386,7 @@ class FastGenerator:
         image_keys = []
         for imgs in images:
             image_keys.append(keys.setdefault(tuple(id(i) for i in imgs), len(keys)))
-        firsts = {}
+        firsts: dict[int, int] = {}
         for i, k in enumerate(image_keys):
             firsts.setdefault(k, i)
         group_images = [images[firsts[k]] for k in range(len(keys))]
@@ -384,7 +412,7 @@ class FastGenerator:
             if ids[i] != row:
                 raise Unsupported("the tokenizer and the processor disagree on a prompt")
         ends = []
-        for row, imgs in zip(ids, images):
+        for row, imgs in zip(ids, images, strict=True):
             if imgs:
                 last = len(row) - 1 - row[::-1].index(self.image_token_id) if self.image_token_id in row else -1
                 ends.append(last + 1)
@@ -402,7 +430,7 @@ class FastGenerator:
         policy.known = {k: set(v) for k, v in self.policy.known.items()}
         return split_plans(groups, enc.ids, max_new_tokens, self.opt.length_bucket, self.batch_limit, policy)
 
-    def generate(self, texts: list[str], images: list[list], decoding) -> list[str]:
+    def generate(self, texts: list[str], images: list[list], decoding: Sampling) -> list[str]:
         import torch
 
         enc = self.encode(texts, images)
@@ -412,11 +440,11 @@ class FastGenerator:
         out: list[str] = [""] * len(texts)
         torch.manual_seed(decoding.seed)
         for plan in plans:
-            for i, answer in zip(plan.requests, self.run(plan, enc, decoding)):
+            for i, answer in zip(plan.requests, self.run(plan, enc, decoding), strict=True):
                 out[i] = answer
         return out
 
-    def run(self, plan: Plan, enc: Encoded, decoding) -> list[str]:
+    def run(self, plan: Plan, enc: Encoded, decoding: Sampling) -> list[str]:
         import torch
 
         dev, B, M = self.device, plan.batch, plan.length
@@ -430,7 +458,7 @@ class FastGenerator:
         mask = torch.zeros((B, M), dtype=torch.long)
         mask[:, A:] = 1
         suffix = torch.full((B, plan.suffix_area), self.pad_id, dtype=torch.long)
-        for b, (r, gi) in enumerate(zip(rows_padded, row_group)):
+        for b, (r, gi) in enumerate(zip(rows_padded, row_group, strict=True)):
             p = plan.groups[gi].prefix
             mask[b, Pa - p:Pa] = 1
             tail = enc.ids[r][p:]
@@ -453,8 +481,9 @@ class FastGenerator:
         st.requests += len(rows)
         st.rows += B
         st.prompt_tokens += sum(len(enc.ids[r]) for r in rows)
+        # row_group goes on over the padding rows; only the real rows count
         st.prefilled_tokens += sum(g.prefix for g in plan.groups) + sum(len(enc.ids[r]) - plan.groups[gi].prefix
-                                                                      for r, gi in zip(rows, row_group))
+                                                                      for r, gi in zip(rows, row_group, strict=False))
         st.prefill_s += prefilled - started
         st.decode_s += finished - prefilled
         st.decode_steps += steps
@@ -463,7 +492,8 @@ class FastGenerator:
         answers = self.processor.batch_decode(new, skip_special_tokens=True)
         return [a.strip() for a in answers]
 
-    def _forward(self, fn, cache, ids, mask, positions, start: int, length: int):
+    def _forward(self, fn: Callable[..., Any], cache: Cache, ids: torch.Tensor, mask: torch.Tensor,
+                 positions: torch.Tensor, start: int, length: int) -> torch.Tensor:
         import torch
 
         kwargs = dict(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
@@ -472,7 +502,7 @@ class FastGenerator:
             kwargs["cache_position"] = torch.arange(start, start + length, device=self.device)
         return fn(**kwargs).logits[:, -1, :].to(dtype=torch.float32, copy=True)
 
-    def _prefill_prefixes(self, plan: Plan, enc: Encoded, cache, row_group: list[int]) -> None:
+    def _prefill_prefixes(self, plan: Plan, enc: Encoded, cache: Cache, row_group: list[int]) -> None:
         """Each group's prefix once, in chunks of groups; its keys and values copied to its rows."""
         import torch
 
@@ -492,7 +522,7 @@ class FastGenerator:
                 ids[j, Pa - p:] = torch.tensor(enc.ids[g.rows[0]][:p])
                 mask[j, Pa - p:] = 1
                 lo, hi = enc.image_slices[g.image_key]
-                if hi > lo:
+                if hi > lo and enc.pixel_values is not None:
                     pixels.append(enc.pixel_values[lo:hi])
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
             kwargs = dict(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=positions.to(dev),
@@ -511,7 +541,8 @@ class FastGenerator:
                     values[lo:hi, :, :Pa].copy_(tv[j:j + 1].expand(hi - lo, -1, -1, -1))
             del tmp
 
-    def _prefill_suffixes(self, cache, suffix, mask, positions, Pa: int):
+    def _prefill_suffixes(self, cache: Cache, suffix: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
+                          Pa: int) -> torch.Tensor:
         """Every row's own tokens after its prefix, in chunks of positions; the last logits."""
         B, S = suffix.shape
         step = max(1, self.opt.prefill_chunk_tokens // B)
@@ -520,9 +551,12 @@ class FastGenerator:
             hi = min(S, lo + step)
             logits = self._forward(self.model, cache, suffix[:, lo:hi], mask, positions[:, Pa + lo:Pa + hi],
                                    Pa + lo, hi - lo)
+        if logits is None:
+            raise Unsupported("no row has a token after its prefix")
         return logits
 
-    def _decode(self, cache, logits, mask, next_pos, A: int, N: int, decoding):
+    def _decode(self, cache: Cache, logits: torch.Tensor, mask: torch.Tensor, next_pos: torch.Tensor, A: int, N: int,
+                decoding: Sampling) -> tuple[torch.Tensor, int]:
         import torch
 
         B = logits.shape[0]
@@ -548,11 +582,11 @@ class Chooser:
     """The next token as `generate` picks it: EOS barred until min_new_tokens, then greedy argmax, or
     temperature -> top-k -> top-p -> a draw from the softmax."""
 
-    def __init__(self, decoding, eos, top_k: int | None):
+    def __init__(self, decoding: Sampling, eos: torch.Tensor, top_k: int | None):
         from transformers.generation import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
         self.decoding, self.eos = decoding, eos
-        self.warpers = []
+        self.warpers: list[LogitsProcessor] = []
         if decoding.do_sample:
             self.warpers.append(TemperatureLogitsWarper(decoding.temperature))
             if top_k:
@@ -562,14 +596,14 @@ class Chooser:
 
     @property
     def temperature(self) -> float | None:
-        return self.warpers[0].temperature if self.warpers else None
+        return getattr(self.warpers[0], "temperature", None) if self.warpers else None
 
-    def warp(self, logits, so_far=None):
+    def warp(self, logits: torch.Tensor, so_far: torch.Tensor | None = None) -> torch.Tensor:
         for warper in self.warpers:
             logits = warper(so_far, logits)
         return logits
 
-    def __call__(self, logits, t: int, so_far):
+    def __call__(self, logits: torch.Tensor, t: int, so_far: torch.Tensor) -> torch.Tensor:
         import torch
 
         if t < self.decoding.min_new_tokens:
@@ -595,7 +629,7 @@ def copy_runs(row_group: list[int], chunk: list[int]) -> list[list[int]]:
     return runs
 
 
-def compiled_call(model, options: FastOptions):
+def compiled_call(model: PreTrainedModel, options: FastOptions) -> Callable[..., Any]:
     """The model's own compiled `__call__` (torch.compile, CUDA graphs), one graph per shape."""
     import torch
     from transformers import CompileConfig
@@ -607,10 +641,12 @@ def compiled_call(model, options: FastOptions):
     if hasattr(dyn, "accumulated_recompile_limit"):
         dyn.accumulated_recompile_limit = max(512, dyn.accumulated_recompile_limit)
     return model.get_compiled_call(CompileConfig(fullgraph=options.fullgraph, dynamic=False,
-                                                 backend=options.compile_backend, mode=options.compile_mode))
+                                                 backend=options.compile_backend,
+                                                 # None is torch.compile's default mode; the annotation says str only
+                                                 mode=options.compile_mode))  # type: ignore[arg-type]
 
 
-def count_new_tokens(tokens, eos: list[int]) -> int:
+def count_new_tokens(tokens: torch.Tensor, eos: list[int]) -> int:
     """Generated tokens per row up to and including the first EOS, summed."""
     total = 0
     for row in tokens.tolist():
@@ -623,7 +659,7 @@ def count_new_tokens(tokens, eos: list[int]) -> int:
     return total
 
 
-def sync(device) -> None:
+def sync(device: torch.device | str) -> None:
     import torch
 
     if getattr(device, "type", str(device)) == "cuda":

@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import StaticCache
+    from transformers.cache_utils import Cache
 
 GIB = 1024**3
 
+# A transformers model config: which attributes it has (head_dim, num_key_value_heads, vision_config)
+# depends on the model family, so they are read dynamically.
+ModelConfig: TypeAlias = Any
+# One layer of a StaticCache: its initialiser and length counter differ between transformers 4.57 and 5.x.
+CacheLayer: TypeAlias = Any
 
-def text_config(config):
+
+def text_config(config: ModelConfig) -> ModelConfig:
     return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
 
 
-def kv_shape(config) -> tuple[int, int, int]:
+def kv_shape(config: ModelConfig) -> tuple[int, int, int]:
     """(layers, kv heads, head dim) of the language model."""
     text = text_config(config)
     heads = text.num_attention_heads
@@ -28,7 +40,7 @@ def kv_shape(config) -> tuple[int, int, int]:
     return text.num_hidden_layers, kv_heads, head_dim
 
 
-def kv_bytes_per_token(config, dtype_bytes: int) -> int:
+def kv_bytes_per_token(config: ModelConfig, dtype_bytes: int) -> int:
     """Keys and values of one token in every layer: 2 x layers x kv heads x head dim x dtype bytes."""
     layers, kv_heads, head_dim = kv_shape(config)
     return 2 * layers * kv_heads * head_dim * dtype_bytes
@@ -62,7 +74,7 @@ class MemoryPlan:
                 "kv_mib_per_token": round(self.kv_bytes_per_token / 2**20, 4)}
 
 
-def activation_reserve(config, dtype_bytes: int, prefill_tokens: int, margin_bytes: int) -> int:
+def activation_reserve(config: ModelConfig, dtype_bytes: int, prefill_tokens: int, margin_bytes: int) -> int:
     """Memory a prefill chunk of `prefill_tokens` needs besides the cache: one layer's activations
     (hidden states, q/k/v/o, the MLP's three projections), the chunk's own temporary KV, the
     vision tower for the chunk's images, and a fixed margin (allocator, CUDA graph pools)."""
@@ -82,7 +94,8 @@ def activation_reserve(config, dtype_bytes: int, prefill_tokens: int, margin_byt
     return int(prefill_tokens * per_token + vision_bytes + margin_bytes)
 
 
-def plan_memory(config, dtype_bytes: int, free_bytes: int, prefill_tokens: int, margin_bytes: int) -> MemoryPlan:
+def plan_memory(config: ModelConfig, dtype_bytes: int, free_bytes: int, prefill_tokens: int,
+                margin_bytes: int) -> MemoryPlan:
     vocab = text_config(config).vocab_size
     return MemoryPlan(free_bytes=int(free_bytes),
                       reserve_bytes=activation_reserve(config, dtype_bytes, prefill_tokens, margin_bytes),
@@ -96,7 +109,7 @@ def plan_memory(config, dtype_bytes: int, free_bytes: int, prefill_tokens: int, 
 class KVArena:
     """One flat tensor holding the keys and values of `capacity_tokens` tokens (rows x length)."""
 
-    def __init__(self, config, capacity_tokens: int, dtype, device):
+    def __init__(self, config: ModelConfig, capacity_tokens: int, dtype: torch.dtype, device: torch.device | str):
         import torch
 
         self.config = config
@@ -113,7 +126,7 @@ class KVArena:
     def fits(self, batch: int, length: int) -> bool:
         return batch * length <= self.capacity_tokens
 
-    def cache(self, batch: int, length: int):
+    def cache(self, batch: int, length: int) -> StaticCache:
         """A transformers `StaticCache` of `batch` rows x `length` positions over this arena's memory."""
         from transformers import StaticCache
 
@@ -131,7 +144,7 @@ class KVArena:
         return cache
 
 
-def bind_layer(layer, keys, values) -> None:
+def bind_layer(layer: CacheLayer, keys: torch.Tensor, values: torch.Tensor) -> None:
     """Make a static cache layer use `keys` / `values` as its storage.
 
     The layer initialises itself from tensors on the meta device (its own code sets its shape,
@@ -157,7 +170,7 @@ def bind_layer(layer, keys, values) -> None:
     layer.is_initialized = True
 
 
-def set_length(cache, length: int) -> None:
+def set_length(cache: Cache, length: int) -> None:
     """After writing positions [0, length) directly: where the next `update` appends (transformers
     5.x counts per layer; 4.57 takes `cache_position` from the caller and keeps no counter)."""
     import torch
@@ -172,7 +185,9 @@ def set_length(cache, length: int) -> None:
             layer.cumulative_length_int = length
 
 
-def layer_kv(cache, i: int):
+def layer_kv(cache: Cache, i: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(keys, values) of layer i of a filled cache: [batch, kv heads, length, head dim]."""
     layer = cache.layers[i]
+    if layer.keys is None or layer.values is None:
+        raise ValueError(f"layer {i} of the cache holds no keys and values yet")
     return layer.keys, layer.values

@@ -24,6 +24,8 @@ The actors run the in-process engine's own loop, statements and leases, so its g
 `--backend vllm` runs vLLM's engine through ray.data.llm instead: partitions -> ClaimRows (claims
 and prompts) -> the vLLM processor -> the driver commits each claimed batch once all its answers
 are in. Its leases are taken when a partition is read, before generation (see docs/scale-out.md).
+A pair's images reach vLLM as the model's family takes them (generation/families.py): stacked into
+one image, or as two images with the prompt naming the first and the second, as in process.
 
 Images travel as paths: the actors read and stack them, so on several nodes the image folder must
 be at the same path on every node, and NEO4J_URI must reach the database from every node.
@@ -35,15 +37,18 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
+from neo4j import Driver
+from PIL import Image
 from ray.data import ActorPoolStrategy, Dataset
 
 from engine import raycluster
-from generation.backends import Backend, Decoding, image_data_url
+from generation.backends import Backend, Decoding, Request, image_data_url
+from generation.families import SEPARATE, STACKED
 from generation.images import ImageError, load_image
 from generation.requests import GenerateRequest, decodings, make_backend, stage_options
 from generation.stage import Job, Span, Stage, StageOptions, StageResult, job_images
@@ -64,7 +69,7 @@ class RemoteModel:
     def __init__(self, model_id: str):
         self.model_id = model_id
 
-    def generate(self, requests, decoding) -> list[str]:
+    def generate(self, requests: Sequence[Request], decoding: Decoding) -> list[str]:
         raise RuntimeError("this stage's model runs in Ray actors")
 
     def close(self) -> None:
@@ -77,11 +82,11 @@ def _span_rows(spans: list[Span]) -> list[dict]:
             for s in spans]
 
 
-def _span(after, upto, budget) -> Span:
+def _span(after: str, upto: str, budget: int) -> Span:
     return Span(str(after), str(upto) or None, None if int(budget) < 0 else int(budget))
 
 
-def _load(path: str | None):
+def _load(path: str | None) -> Image.Image:
     if not path:
         raise ImageError("no image path")
     return load_image(path)
@@ -107,7 +112,7 @@ class StageActor(_Worker):
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = []
-        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"]):
+        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"], strict=True):
             result = StageResult(self.stage.name)
             self.stage.loop(result, _span(after, upto, budget))
             out.append(json.dumps(result.summary()))
@@ -152,12 +157,13 @@ class ClaimRows(_Worker):
     A claimed batch's first row carries its units and how many prompts each unit asks (JSON), so
     the driver can build the result rows and commit the batch once all its answers are back."""
 
-    def __init__(self, name: str, settings: Settings, options: StageOptions, model: str):
+    def __init__(self, name: str, settings: Settings, options: StageOptions, model: str) -> None:
         super().__init__(name, settings, options, RemoteModel(model))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        cols: dict[str, list]
         stage, cols = self.stage, {k: [] for k in ("claim", "index", "count", "prompt", "images", "units", "sizes")}
-        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"]):
+        for after, upto, budget in zip(batch["after"], batch["upto"], batch["budget"], strict=True):
             span = _span(after, upto, budget)
             stage.budget = remaining = span.budget
             claimed: list = []
@@ -173,7 +179,9 @@ class ClaimRows(_Worker):
                 claimed += [job.key for job in jobs]
                 if remaining is not None:
                     remaining -= max(stage.used(units, jobs), 1)
-                prompts = [(job, p) for job in jobs for p in job.prompts]
+                # a pair's prompts name its images as the family lays them out (Stage.work does the same)
+                prompts = [(job, stage.family.pair_prompt(p) if len(job.images) == 2 else p)
+                           for job in jobs for p in job.prompts]
                 if not prompts:
                     stage.store(units, [], StageResult(stage.name))  # nothing to ask: free the leases
                     continue
@@ -197,13 +205,18 @@ def require_vllm() -> None:
                         "pip install vllm 'ray[data,llm]==2.60.0' (on GPU machines)") from None
 
 
-def _vllm_request(row: dict, decoding: Decoding, text_only: bool) -> dict:
-    """A prompt row -> OpenAI-style messages, the product image(s) stacked into one data URL."""
-    error = ""
+def row_images(row: dict, pair: str, text_only: bool) -> tuple[list, str]:
+    """A prompt row's images (a pair stacked into one, or as two, per `pair`) and its error: "" or,
+    for an unreadable image when text-only was not asked for, UNREADABLE."""
     try:
-        images = job_images(list(row["images"]) if row["images"] is not None else [], _load)
+        return job_images(list(row["images"]) if row["images"] is not None else [], _load, pair), ""
     except ImageError:
-        images, error = [], ("" if text_only else UNREADABLE)
+        return [], ("" if text_only else UNREADABLE)
+
+
+def _vllm_request(row: dict, decoding: Decoding, text_only: bool, pair: str = STACKED) -> dict:
+    """A prompt row -> OpenAI-style messages, each image the model sees as one data URL."""
+    images, error = row_images(row, pair, text_only)
     content = [{"type": "image_url", "image_url": {"url": image_data_url(img)}} for img in images]
     content.append({"type": "text", "text": row["prompt"]})
     sampling = {"temperature": decoding.temperature, "top_p": decoding.top_p, "seed": decoding.seed,
@@ -219,8 +232,9 @@ def _vllm_answer(row: dict) -> dict:
 
 
 def vllm_processor(model: str, decoding: Decoding, pool: raycluster.Pool, batch_size: int,
-                   text_only: bool, max_model_len: int = 4096) -> Callable[[Dataset], Dataset]:
-    """vLLM's engine in `pool.actors` replicas of `pool.gpus` GPUs each (tensor parallel)."""
+                   text_only: bool, pair: str = STACKED, max_model_len: int = 4096) -> Callable[[Dataset], Dataset]:
+    """vLLM's engine in `pool.actors` replicas of `pool.gpus` GPUs each (tensor parallel); `pair` is how a
+    pair's two images go (the family's layout), and so how many images a prompt may carry."""
     require_vllm()
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
@@ -229,11 +243,11 @@ def vllm_processor(model: str, decoding: Decoding, pool: raycluster.Pool, batch_
         batch_size=batch_size,
         concurrency=pool.actors,
         # Prefix caching: a pair's 20 intention prompts share the image and both feature texts.
-        engine_kwargs={"max_model_len": max_model_len, "limit_mm_per_prompt": {"image": 1},
+        engine_kwargs={"max_model_len": max_model_len, "limit_mm_per_prompt": {"image": 2 if pair == SEPARATE else 1},
                        "tensor_parallel_size": max(1, int(pool.gpus)), "enable_prefix_caching": True},
         prepare_multimodal_stage={"enabled": True},
     )
-    return build_processor(config, preprocess=partial(_vllm_request, decoding=decoding, text_only=text_only),
+    return build_processor(config, preprocess=partial(_vllm_request, decoding=decoding, text_only=text_only, pair=pair),
                            postprocess=_vllm_answer)
 
 
@@ -254,12 +268,13 @@ def commit_answers(stage: Stage, result: StageResult, answers: Dataset, done: Ca
         for batch in raycluster.results(answers):
             for claim, index, count, units, sizes, answer, error in zip(
                     batch["claim"], batch["index"], batch["count"], batch["units"], batch["sizes"],
-                    batch["answer"], batch["error"]):
+                    batch["answer"], batch["error"], strict=True):
                 claim, index = str(claim), int(index)
                 counts[claim] = int(count)
                 if units:  # the batch's first row: its units and the prompts each one asks
                     jobs = stage.jobs(json.loads(units))
-                    jobs = [replace(j, prompts=j.prompts[:n], meta=j.meta[:n]) for j, n in zip(jobs, json.loads(sizes))]
+                    jobs = [replace(j, prompts=j.prompts[:n], meta=j.meta[:n])
+                            for j, n in zip(jobs, json.loads(sizes), strict=True)]
                     waiting[claim] = _Claimed(json.loads(units), jobs, early.pop(claim, {}))
                 slot = waiting[claim].answers if claim in waiting else early.setdefault(claim, {})
                 slot.setdefault(index, (str(answer), str(error)))
@@ -301,7 +316,7 @@ def _finish(stage: Stage, result: StageResult, held: _Claimed) -> None:
 # --- the stages in order -------------------------------------------------------------------------
 
 
-def run_generate_on_ray(driver, settings: Settings, req: GenerateRequest) -> list[StageResult]:
+def run_generate_on_ray(driver: Driver, settings: Settings, req: GenerateRequest) -> list[StageResult]:
     """`run_generate` with each stage as a Ray Data pipeline."""
     if req.backend == "vllm":
         require_vllm()
@@ -317,7 +332,8 @@ def run_generate_on_ray(driver, settings: Settings, req: GenerateRequest) -> lis
         for name in req.stages:
             stage = STAGE_CLASSES[name](driver, settings.neo4j_database, RemoteModel(req.model), options)
             if req.backend == "vllm":
-                answer = vllm_processor(req.model, per_stage[name], pool, req.batch_size, req.text_only)
+                answer = vllm_processor(req.model, per_stage[name], pool, req.batch_size, req.text_only,
+                                        stage.family.pair_images)
                 results.append(run_prompt_stage(stage, pool, worker, answer))
             else:
                 load = partial(make_backend, settings, req)
@@ -328,8 +344,8 @@ def run_generate_on_ray(driver, settings: Settings, req: GenerateRequest) -> lis
         raycluster.leave(session)
 
 
-def _stage_actors(ds: Dataset, partitions: int, name: str, settings: Settings, options: StageOptions, load,
-                  pool: raycluster.Pool) -> Dataset:
+def _stage_actors(ds: Dataset, partitions: int, name: str, settings: Settings, options: StageOptions,
+                  load: Callable[[], Backend], pool: raycluster.Pool) -> Dataset:
     return ds.map_batches(StageActor, fn_constructor_kwargs={"name": name, "settings": settings, "options": options,
                                                              "load": load},
                           batch_format="numpy", **pool.map_args(partitions))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver
 
 from generation.backends import Backend, Decoding, Request
+from generation.families import STACKED, family_for
 from generation.images import ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION
 from generation.tiny import random_weights
@@ -105,7 +106,8 @@ class Span:
 class Job:
     """What one claimed unit asks the model: prompts that share the unit's images.
 
-    `images` are paths: none (text only), one image, or two that are stacked (A above B).
+    `images` are paths: none (text only), one image, or a pair's two (stacked A above B, or two
+    images, as the model's family takes them).
     `meta` holds, per prompt, what its result row needs besides the unit (the relation).
     """
 
@@ -116,12 +118,14 @@ class Job:
     meta: list = field(default_factory=list)
 
 
-def job_images(paths: Sequence[str | None], load: Callable[[str | None], object]) -> list:
+def job_images(paths: Sequence[str | None], load: Callable[[str | None], object], pair: str = STACKED) -> list:
     """The images the model sees for a job; `load` raises ImageError for a missing or bad file."""
     if not paths:
         return []
     if len(paths) == 1:
         return [load(paths[0])]
+    if pair != STACKED:
+        return [load(paths[0]), load(paths[1])]
     return [stack_vertical(load(paths[0]), load(paths[1]))]
 
 
@@ -133,6 +137,7 @@ class Stage(ABC):
     def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions):
         self.driver, self.database, self.backend, self.opt = driver, database, backend, options
         self.model = backend.model_id
+        self.family = getattr(backend, "family", None) or family_for(self.model)  # how a pair's images go
         self.noise = random_weights(self.model)  # a random model's text and verdicts are marked as noise
         self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
         self.decoding = options.decoding[self.name]
@@ -180,7 +185,7 @@ class Stage(ABC):
     # shared helpers ---------------------------------------------------------------------------
     def provenance(self) -> dict:
         return {"model": self.model, "promptVersion": self.opt.prompt_version, "seed": self.decoding.seed,
-                "decoding": self.decoding.as_json(), "noise": self.noise}
+                "decoding": self.decoding.as_json(), "noise": self.noise, "pairImages": self.family.pair_images}
 
     def image(self, path: str | None):
         """One decoded image per path per batch: a pair's stack is made once for all relations."""
@@ -209,7 +214,7 @@ class Stage(ABC):
         requests, ready = [], []
         for job in self.jobs(units):
             try:
-                images = job_images(job.images, self.image)
+                images = job_images(job.images, self.image, self.family.pair_images)
             except ImageError:
                 if not self.opt.text_only:
                     self.unreadable(job, result, exclude)
@@ -217,7 +222,8 @@ class Stage(ABC):
                 images = []
             job = self.take(job)
             ready.append(job)
-            requests += [Request(prompt, images) for prompt in job.prompts]
+            prompts = [self.family.pair_prompt(p) for p in job.prompts] if len(job.images) == 2 else job.prompts
+            requests += [Request(prompt, images) for prompt in prompts]
         answers = self.generate(requests, [job.key for job in ready], result, exclude)
         self.finish(units, ready, answers, result, exclude)
         return self.used(units, ready)

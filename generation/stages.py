@@ -131,7 +131,7 @@ class IntentionStage(Stage):
                 "asinA": u["asinA"], "asinB": u["asinB"], "relation": rel,
                 "props": {"text": answer.text, "rawText": raw, "status": "GENERATED", "source": "mind",
                           "model": self.model, "promptVersion": prov["promptVersion"],
-                          "seed": prov["seed"], "decoding": prov["decoding"]},
+                          "seed": prov["seed"], "decoding": prov["decoding"], "pairImages": prov["pairImages"]},
             })
             if self.noise:
                 out[-1]["props"]["noise"] = True

@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generation.prompts import PROMPTS
 from mindkb.relations import RELATIONS
+
+if TYPE_CHECKING:
+    from transformers import LlavaConfig, LlavaProcessor, PreTrainedTokenizerFast
 
 # Written into the checkpoint's config.json: whatever runs it knows its output is noise.
 RANDOM_WEIGHTS_KEY = "mind_random_weights"
@@ -65,7 +69,7 @@ def _corpus() -> list[str]:
     return lines
 
 
-def build_tokenizer():
+def build_tokenizer() -> PreTrainedTokenizerFast:
     """A lowercase word-level tokenizer with the `<image>` token, wrapped for transformers."""
     from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
     from tokenizers.models import WordLevel
@@ -89,7 +93,7 @@ def build_tokenizer():
     return tok
 
 
-def build_processor(tokenizer, image_size: int, patch_size: int):
+def build_processor(tokenizer: PreTrainedTokenizerFast, image_size: int, patch_size: int) -> LlavaProcessor:
     from transformers import CLIPImageProcessor, LlavaProcessor
 
     image_processor = CLIPImageProcessor(
@@ -106,7 +110,7 @@ def build_processor(tokenizer, image_size: int, patch_size: int):
     )
 
 
-def build_config(tokenizer, spec: TinySpec, vocab_size: int | None = None):
+def build_config(tokenizer: PreTrainedTokenizerFast, spec: TinySpec, vocab_size: int | None = None) -> LlavaConfig:
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     vision = CLIPVisionConfig(

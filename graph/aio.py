@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
-from graph.driver import database_unavailable, driver_options
+from graph.driver import database_unavailable, driver_options, server_uri
 from mindkb.settings import Settings
 
 T = TypeVar("T")
@@ -21,7 +21,7 @@ def make_async_driver(settings: Settings) -> AsyncDriver:
     A request waits for an unreachable database about a second (one connect timeout, one retry),
     not the workers' patient retries: its client can try again, and a queue of waiting requests helps nobody.
     """
-    return AsyncGraphDatabase.driver(settings.neo4j_uri, **driver_options(
+    return AsyncGraphDatabase.driver(server_uri(settings), **driver_options(
         settings,
         connection_timeout=settings.api_db_connect_timeout,
         max_transaction_retry_time=settings.api_db_retry_seconds,

@@ -109,7 +109,7 @@ def annotation_count(tx: ManagedTransaction) -> dict:
     record = tx.run(
         "MATCH (a:Annotation) OPTIONAL MATCH (a)-[:ANNOTATES]->(i:Intention) "
         "RETURN count(DISTINCT a) AS annotations, count(DISTINCT i) AS annotated"
-    ).single()
+    ).single(strict=True)
     return record.data()
 
 

@@ -18,7 +18,7 @@ def run_user_statement(driver: Driver, database: str, statement: str, parameters
         with driver.session(database=database) as session:
             result = session.run(statement, parameters or {})
             keys = list(result.keys())
-            rows = []
+            rows: list[dict] = []
             for record in result:
                 if len(rows) >= MAX_ROWS:
                     raise BadInput(f"the statement returned more than {MAX_ROWS} rows; add a LIMIT")

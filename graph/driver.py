@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import neo4j
 from neo4j import Driver, GraphDatabase, ManagedTransaction
@@ -38,8 +38,15 @@ def driver_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def server_uri(settings: Settings) -> str:
+    """NEO4J_URI; validated settings always hold one (the local server's when none is given)."""
+    if settings.neo4j_uri is None:
+        raise MindError("NEO4J_URI is not set")
+    return settings.neo4j_uri
+
+
 def make_driver(settings: Settings) -> Driver:
-    return GraphDatabase.driver(settings.neo4j_uri, **driver_options(settings))
+    return GraphDatabase.driver(server_uri(settings), **driver_options(settings))
 
 
 @contextmanager
@@ -65,7 +72,7 @@ def connect(settings: Settings) -> Iterator[Driver]:
 def bolt_ready(settings: Settings) -> bool:
     """True once the server answers a query; used while a local server starts."""
     try:
-        with GraphDatabase.driver(settings.neo4j_uri, **driver_options(settings, connection_timeout=2.0)) as driver:
+        with GraphDatabase.driver(server_uri(settings), **driver_options(settings, connection_timeout=2.0)) as driver:
             driver.execute_query("RETURN 1", database_=settings.neo4j_database)
         return True
     except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, neo4j_errors.DatabaseUnavailable,
@@ -151,7 +158,7 @@ class Patient:
                     "(MIND_DB_WAIT_SECONDS)", self.uri, type(exc).__name__, state.attempt_number, delay,
                     self.wait_seconds)
 
-    def _give_up(self, state: RetryCallState):
+    def _give_up(self, state: RetryCallState) -> NoReturn:
         exc = state.outcome.exception() if state.outcome else None
         raise MindError(
             f"Neo4j at {self.uri} stayed unreachable for {self.wait_seconds:.0f}s (MIND_DB_WAIT_SECONDS): "

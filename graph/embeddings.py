@@ -16,11 +16,11 @@ _NEEDS = "(n.embedding IS NULL OR n.embeddingModel IS NULL OR n.embeddingModel <
 
 
 def count_intentions_to_embed(tx: ManagedTransaction, model: str) -> int:
-    return tx.run(f"MATCH (n:Intention) WHERE {_NEEDS} RETURN count(n) AS n", model=model).single()["n"]
+    return tx.run(f"MATCH (n:Intention) WHERE {_NEEDS} RETURN count(n) AS n", model=model).single(strict=True)["n"]
 
 
 def count_products_to_embed(tx: ManagedTransaction, model: str) -> int:
-    return tx.run(f"MATCH (n:Product) WHERE {_NEEDS} RETURN count(n) AS n", model=model).single()["n"]
+    return tx.run(f"MATCH (n:Product) WHERE {_NEEDS} RETURN count(n) AS n", model=model).single(strict=True)["n"]
 
 
 def intentions_to_embed(tx: ManagedTransaction, model: str, after: str, limit: int,

@@ -106,7 +106,7 @@ def kb_totals(tx: ManagedTransaction, sources: list[str] | None = None) -> dict:
         "  count(CASE WHEN NOT kept AND coalesce(i.noise, false) THEN 1 END) AS noiseLeftOut } "
         "RETURN products, coBuy, intentions, noiseLeftOut",
         sources=sources,
-    ).single()
+    ).single(strict=True)
     return record.data()
 
 

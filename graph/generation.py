@@ -249,6 +249,7 @@ def write_verdicts(tx: ManagedTransaction, rows: list[dict], owner: str, provena
         "SET i.status = row.status, i.rationale = row.rationale, i.filterRaw = row.raw, "
         "i.filterModel = $prov.model, i.filterPromptVersion = $prov.promptVersion, "
         "i.filterSeed = $prov.seed, i.filterDecoding = $prov.decoding, i.filteredAt = datetime(), "
+        "i.filterPairImages = $prov.pairImages, "
         "i.noise = CASE WHEN $prov.noise THEN true ELSE i.noise END "
         "REMOVE i.filterLeaseOwner, i.filterLeaseUntil "
         "RETURN i.id AS id",

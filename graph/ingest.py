@@ -161,7 +161,7 @@ def write_pairs_batch(tx: ManagedTransaction, products: list[dict], links: list[
 
 
 def count_pending_links(tx: ManagedTransaction) -> int:
-    return tx.run("MATCH (l:PendingLink) RETURN count(l) AS n").single()["n"]
+    return tx.run("MATCH (l:PendingLink) RETURN count(l) AS n").single(strict=True)["n"]
 
 
 def existing_intention_ids(tx: ManagedTransaction, ids: list[str]) -> list[str]:
@@ -189,7 +189,7 @@ def delete_pending_by_prefix(tx: ManagedTransaction, prefix: str, limit: int) ->
 def count_co_buys_by_prefix(tx: ManagedTransaction, prefix: str) -> int:
     """CO_BUY edges leaving products whose asin starts with `prefix` (one benchmark's own data)."""
     return tx.run("MATCH (a:Product)-[r:CO_BUY]->() WHERE a.asin STARTS WITH $prefix RETURN count(r) AS n",
-                  prefix=prefix).single()["n"]
+                  prefix=prefix).single(strict=True)["n"]
 
 
 def graph_counts(tx: ManagedTransaction) -> dict:
@@ -201,7 +201,7 @@ def graph_counts(tx: ManagedTransaction) -> dict:
         "CALL { MATCH (i:Intention) RETURN count(i) AS intentions } "
         "CALL { MATCH (:Intention)-[e:EXPLAINS]->() RETURN count(e) AS explains } "
         "RETURN products, co_buy, pending, intentions, explains"
-    ).single()
+    ).single(strict=True)
     return dict(record)
 
 

@@ -41,7 +41,7 @@ def node_keys(tx: ManagedTransaction) -> dict[str, list[str]]:
         "CALL { MATCH (a:Product)-[:CO_BUY]->(b:Product) RETURN collect(a.asin + '>' + b.asin) AS coBuys } "
         "CALL { MATCH (i:Intention)-[:EXPLAINS]->(p:Product) RETURN collect(i.id + '>' + p.asin) AS explains } "
         "RETURN products, intentions, coBuys, explains"
-    ).single()
+    ).single(strict=True)
     return {k: sorted(v) for k, v in record.items()}
 
 
@@ -56,7 +56,7 @@ def work_state(tx: ManagedTransaction) -> dict[str, int]:
         "CALL { MATCH (i:Intention) WHERE i.embedding IS NOT NULL RETURN count(i) AS intentionVectors } "
         "CALL { MATCH (p:Product) WHERE p.embedding IS NOT NULL RETURN count(p) AS productVectors } "
         "RETURN generated, featureLeases, pairLeases, filterLeases, featured, intentionVectors, productVectors"
-    ).single())
+    ).single(strict=True))
 
 
 def graph_snapshot(tx: ManagedTransaction) -> dict:

@@ -6,6 +6,8 @@ the API's DataLoaders turn N lookups into one round trip.
 
 from __future__ import annotations
 
+from typing import Any
+
 from neo4j import AsyncManagedTransaction
 
 from graph.schema import INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX
@@ -20,7 +22,7 @@ I_MAP = INTENTION % "i"
 NODE = INTENTION % "node"
 
 
-async def _rows(tx: AsyncManagedTransaction, query: str, **params) -> list[dict]:
+async def _rows(tx: AsyncManagedTransaction, query: str, **params: Any) -> list[dict]:
     result = await tx.run(query, **params)
     return [r.data() async for r in result]
 

@@ -51,7 +51,7 @@ def _stale_settings(index_config: dict) -> dict:
     return {key: v for key, v in have.items() if v is not None and v != VECTOR_INDEX_CONFIG[key]}
 
 
-def index_setting(index_config: dict, key: str):
+def index_setting(index_config: dict, key: str) -> object:
     """An existing index's HNSW setting under VECTOR_INDEX_CONFIG's key, None where the server
     reports none; calendar versions report quantization as a kind (`vector.quantization.type`, "NONE")."""
     if key == "quantization" and _CONFIG_KEYS[key] not in index_config and "vector.quantization.type" in index_config:
@@ -76,7 +76,7 @@ def create_vector_index(tx: ManagedTransaction, name: str, label: str, dimension
         "OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, "
         "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: $quantization, "
         "`vector.hnsw.m`: $m, `vector.hnsw.ef_construction`: $ef_construction}}",
-        dimensions=dimensions, **VECTOR_INDEX_CONFIG,
+        {"dimensions": dimensions, **VECTOR_INDEX_CONFIG},
     ).consume()
 
 

@@ -13,12 +13,12 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from neo4j import Driver
+from neo4j import Driver, ManagedTransaction
 
 from graph.driver import read
 from graph.ingest import count_pending_links, ensure_ingest_schema, write_catalog_batch
@@ -141,10 +141,8 @@ def _read_ahead(batches: Iterator[list[_Item]], depth: int = 2) -> Iterator[list
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
+            with suppress(queue.Empty):
                 box.get(timeout=0.1)
-            except queue.Empty:
-                pass
 
 
 def ingest_catalog(
@@ -169,12 +167,13 @@ def ingest_catalog(
             """Each read batch with its images resolved (in parallel when downloading)."""
             for items in _read_ahead(read_batches(paths, options, settings, quarantine, stats, batch_size)):
                 if pool is not None and resolver is not None:
-                    images = list(pool.map(lambda it: resolver.resolve(it.record.asin, it.record.image_urls), items))
+                    images: list[ImageResult | None] = list(
+                        pool.map(lambda it: resolver.resolve(it.record.asin, it.record.image_urls), items))
                 else:
                     images = [None] * len(items)
                 yield _rows(items, images, options, quarantine, stats)
 
-        def write(tx, batch: tuple[list[dict], list[dict]]) -> dict | None:
+        def write(tx: ManagedTransaction, batch: tuple[list[dict], list[dict]]) -> dict | None:
             products, links = batch
             if not products:
                 return None
@@ -220,7 +219,7 @@ def _rows(items: list[_Item], images: list[ImageResult | None], options: Catalog
     products: list[dict] = []
     links: list[dict] = []
     seen: set[tuple[str, str]] = set()
-    for item, image in zip(items, images):
+    for item, image in zip(items, images, strict=True):
         image = image or NO_IMAGE_SOURCE
         stats.images[image.state] += 1
         if options.require_image and image.state != "ok":

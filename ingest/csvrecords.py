@@ -41,7 +41,7 @@ class _Feed:
         self._more = more
         self.wanted_more = False
 
-    def __iter__(self) -> "_Feed":
+    def __iter__(self) -> _Feed:
         return self
 
     def __next__(self) -> str:
@@ -49,10 +49,10 @@ class _Feed:
             line, self._pending = self._pending, None
             return line
         self.wanted_more = True
-        line = self._more() if self._more is not None else None
-        if line is None:
+        more = self._more() if self._more is not None else None
+        if more is None:
             raise StopIteration
-        return line
+        return more
 
 
 def _decoded(line: PhysicalLine) -> str:
@@ -210,7 +210,7 @@ class CsvRecords:
             return False
         if feed.wanted_more or len(row) != len(self.header):
             return False
-        return self.looks_like_record is None or self.looks_like_record(dict(zip(self.header, row)))
+        return self.looks_like_record is None or self.looks_like_record(dict(zip(self.header, row, strict=True)))
 
     def _checked(self, lines: list[PhysicalLine], row: list[str]) -> CsvRecord | None:
         """A record of known extent: bad bytes, field count and field sizes; None when blank."""
@@ -227,7 +227,7 @@ class CsvRecords:
         if len(row) < len(self.header):
             return CsvRecord(number, None, raw, f"the row has {len(row)} fields, the header {len(self.header)}")
         limit = self.limits.field_bytes
-        for name, cell in zip(self.header, row):
+        for name, cell in zip(self.header, row, strict=True):
             if len(cell) > limit // 4 and len(cell.encode("utf-8")) > limit:
                 return CsvRecord(number, None, raw, f"field {name!r} longer than {limit} bytes")
         return CsvRecord(number, row, raw)

@@ -30,7 +30,7 @@ class Limits:
     field_bytes: int
 
     @classmethod
-    def of(cls, settings: Settings) -> "Limits":
+    def of(cls, settings: Settings) -> Limits:
         return cls(settings.ingest_max_record_bytes, min(settings.ingest_max_field_bytes,
                                                          settings.ingest_max_record_bytes))
 
@@ -63,7 +63,7 @@ class Lines:
         self.path = path
         self.max_bytes = max_bytes
         self.count = 0
-        self._handle = open_binary(path)
+        self._handle: BinaryIO | None = open_binary(path)
         self._back: list[PhysicalLine] = []
 
     def next(self) -> PhysicalLine | None:

@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 from neo4j import Driver
@@ -99,7 +100,7 @@ def fetch_release(release: Release, settings: Settings, base_url: str | None = N
     folder = cache_folder(settings, release)
     base = base_url_of(release, settings, base_url)
     result = Fetched(paths=[folder / f.name for f in release.files])
-    missing = [(f, path) for f, path in zip(release.files, result.paths) if not _matches(path, f)]
+    missing = [(f, path) for f, path in zip(release.files, result.paths, strict=True) if not _matches(path, f)]
     result.cached = len(release.files) - len(missing)
     if not missing:
         return result
@@ -125,7 +126,7 @@ def _matches(path: Path, f: ReleaseFile) -> bool:
     return digest.hexdigest() == f.sha256
 
 
-def _download(client: httpx.Client, url: str, f: ReleaseFile, path: Path, advance) -> None:
+def _download(client: httpx.Client, url: str, f: ReleaseFile, path: Path, advance: Callable[[int], object]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{f.name}.", suffix=".part")
     try:
         digest, size = hashlib.sha256(), 0
@@ -177,7 +178,7 @@ class FileTransport(httpx.BaseTransport):
 
 
 class _FileStream(httpx.SyncByteStream):
-    def __init__(self, handle):
+    def __init__(self, handle: BinaryIO):
         self._handle = handle
 
     def __iter__(self) -> Iterator[bytes]:

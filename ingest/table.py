@@ -32,7 +32,8 @@ class Record:
 
 
 class Table(Protocol):
-    lines: int
+    @property
+    def lines(self) -> int: ...
 
     def __iter__(self) -> Iterator[Record]: ...
 
@@ -80,7 +81,7 @@ class CsvTable:
             if record.fields is None:
                 yield Record(record.line, None, record.raw, record.error)
             else:
-                yield Record(record.line, dict(zip(header, record.fields)), record.raw)
+                yield Record(record.line, dict(zip(header, record.fields, strict=True)), record.raw)
 
 
 class SuffixedTable:
@@ -106,7 +107,7 @@ class SuffixedTable:
                 continue
             fields = record.fields
             shared = {name: fields[i] for i, name in self._shared}
-            for n, (suffix, columns) in enumerate(zip(self.suffixes, self._columns)):
+            for n, (suffix, columns) in enumerate(zip(self.suffixes, self._columns, strict=True)):
                 own = {name: fields[i] for i, name in columns}
                 if n and not any(value.strip() for value in own.values()):
                     continue

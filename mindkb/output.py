@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -64,7 +64,7 @@ def line_interval() -> float:
 class _WholeLines:
     """A stream that drops tqdm's bare carriage returns and newlines (its cursor moves on a terminal)."""
 
-    def __init__(self, stream: Any):
+    def __init__(self, stream: TextIO):
         self.stream = stream
 
     def write(self, text: str) -> None:

@@ -62,7 +62,7 @@ class Quarantine:
         """The path when something was quarantined, else None."""
         return str(self.path) if self.count else None
 
-    def __enter__(self) -> "Quarantine":
+    def __enter__(self) -> Quarantine:
         return self
 
     def __exit__(self, *exc: object) -> None:

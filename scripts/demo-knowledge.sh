@@ -18,7 +18,18 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "demo: fetching the authors' released output (FolkScope release, MIT, 11.7 MB; cached after the first run)" >&2
-if mind import release folkscope --download-only --json >/dev/null 2>"$log"; then
+# The download's progress lines (one every few seconds, with bytes and rate) pass through as they come;
+# the release's note line and an error are kept back, so that a failure reads as one line of the demo's.
+set +e
+mind import release folkscope --download-only --json 2>&1 >/dev/null | while IFS= read -r line; do
+  case "$line" in
+    "folkscope: "* | "mind: "*) printf '%s\n' "$line" >>"$log" ;;
+    *) printf '%s\n' "$line" >&2 ;;
+  esac
+done
+fetched=${PIPESTATUS[0]}
+set -e
+if [ "$fetched" = 0 ]; then
   mind import release folkscope --json
 else
   reason=$(grep -v '^folkscope: ' "$log" | tail -n 1)

@@ -30,12 +30,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 TOKEN = "mindkb-roundtrip-" + os.urandom(8).hex()
 QUESTIONS = ("plausible", "typical", "human_centric", "filter_correct", "rationale_correct")
 
 
-def call(base: str, method: str, path: str, body=None, timeout: float = 60):
+def call(base: str, method: str, path: str, body: object = None,
+         timeout: float = 60) -> Any:  # noqa: ANN401 - Label Studio's JSON, read by each caller as it knows it
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(base + path, data=data, method=method, headers={
         "Authorization": f"Token {TOKEN}", "Content-Type": "application/json"})
@@ -119,7 +121,7 @@ def main() -> None:
                 per_user = [{q: "yes" if rng.random() < 0.8 else "no" for q in QUESTIONS} for _ in users]
             else:
                 per_user = given.get(task["data"]["intention_id"], [])
-            for user, answers in zip(users, per_user):
+            for user, answers in zip(users, per_user, strict=False):  # a task may have fewer answers given
                 result = [{"from_name": q, "to_name": "intention", "type": "choices",
                            "value": {"choices": [value]}} for q, value in answers.items()]
                 call(base, "POST", f"/api/tasks/{task['id']}/annotations/",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
@@ -60,8 +60,8 @@ def parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"expected an ISO 8601 time, got {value[:40]!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def annotation_id(intention_id: str, annotator: str) -> str:
-    return "ann_" + hashlib.sha256(f"{intention_id}\x1f{annotator}".encode("utf-8")).hexdigest()[:32]
+    return "ann_" + hashlib.sha256(f"{intention_id}\x1f{annotator}".encode()).hexdigest()[:32]

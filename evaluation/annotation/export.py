@@ -45,8 +45,8 @@ def export(driver: Driver, database: str, out: Path, n: int, per_relation: bool,
     drawn = draw(driver, database, n, per_relation, seed, relations, allocation)
     by_id: dict[str, dict] = {}
     for ids in chunked(drawn["ids"], BATCH):
-        for row in read(driver, database, task_rows, ids):
-            by_id[row["id"]] = row
+        for found in read(driver, database, task_rows, ids):
+            by_id[found["id"]] = found
     datas, images = [], {"url": 0, "local": 0, "outside_root": 0, "none": 0}
     counts: dict[str, dict[str, int]] = {}
     for intention_id in drawn["ids"]:

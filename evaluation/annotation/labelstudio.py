@@ -211,7 +211,8 @@ def read_export(text: str, source: str) -> Iterator[Vote | Reject]:
         if not annotations:
             yield Reject(line, f"{task_ref}: no annotations", raw, kind="unannotated")
             continue
-        shown = data.get("status") if isinstance(data.get("status"), str) else None
+        status = data.get("status") if isinstance(data, dict) else None
+        shown = status if isinstance(status, str) else None
         for n, ann in enumerate(annotations, 1):
             ann_ref = ann.get("id", n) if isinstance(ann, dict) else n
             yield _vote(ann, intention_id.strip(), shown, line, f"{task_ref}, annotation {ann_ref}", source)

@@ -130,7 +130,7 @@ def fleiss(counts: list[tuple[int, int]]) -> dict:
 
 def figures(items: list[Item]) -> dict:
     accepted = [i for i in items if i.status == "ACCEPTED"]
-    out = {"items": len(items), "accepted_items": len(accepted),
+    out: dict[str, object] = {"items": len(items), "accepted_items": len(accepted),
            "rejected_items": sum(1 for i in items if i.status == "REJECTED"),
            "votes": sum(i.annotators for i in items)}
     for q in QUESTIONS:

@@ -29,7 +29,7 @@ ALLOCATIONS = ("balanced", "proportional")
 
 
 def sample_key(seed: int, key: str) -> str:
-    return hashlib.sha256(f"{seed}\x1f{key}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}\x1f{key}".encode()).hexdigest()
 
 
 def spread(total: int, capacity: dict[str, int], order: list[str]) -> dict[str, int]:
@@ -69,10 +69,7 @@ def quotas(counts: dict[tuple[str, str], int], n: int, per_relation: bool, alloc
     """How many to draw from each (relation, status) stratum."""
     per_rel_cap = {r: sum(counts.get((r, s), 0) for s in FILTERED) for r in relations}
     order = sorted(relations, key=lambda r: sample_key(seed, f"relation:{r}"))
-    if per_relation:
-        rel_quota = {r: min(n, per_rel_cap[r]) for r in relations}
-    else:
-        rel_quota = spread(n, per_rel_cap, order)
+    rel_quota = {r: min(n, per_rel_cap[r]) for r in relations} if per_relation else spread(n, per_rel_cap, order)
     split = spread if allocation == "balanced" else proportional
     out: dict[tuple[str, str], int] = {}
     for r in relations:

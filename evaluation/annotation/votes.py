@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from neo4j import Driver
 
@@ -19,6 +20,7 @@ from graph.annotations import intention_statuses, merge_annotations
 from graph.driver import chunked, read, write
 from mindkb.annotation import PROPERTY, QUESTIONS
 from mindkb.errors import BadInput, BadOption, literal
+from mindkb.quarantine import Quarantine
 from mindkb.relations import STATUSES
 
 FORMATS = ("auto", "labelstudio", "csv")
@@ -63,7 +65,7 @@ def parse_file(path: Path, fmt: str) -> tuple[str, list[Vote | Reject]]:
 
 
 def _row(vote: Vote) -> dict:
-    props = {PROPERTY[q]: vote.answers.get(q) for q in QUESTIONS}
+    props: dict[str, object] = {PROPERTY[q]: vote.answers.get(q) for q in QUESTIONS}
     props.update(annotator=vote.annotator, source=vote.source, sourceFile=vote.source_file,
                  sourceRef=vote.ref,
                  statusShown=vote.status_shown if vote.status_shown in STATUSES else None)
@@ -76,10 +78,10 @@ def _batches(items: list[Vote | Reject]) -> Iterator[list[Vote | Reject]]:
 
 
 def import_votes(driver: Driver, database: str, path: Path, parsed: tuple[str, list[Vote | Reject]],
-                 quarantine) -> dict:
+                 quarantine: Quarantine) -> dict:
     """Validate and store every vote of a parsed Label Studio export or filled-in CSV (parse_file)."""
     fmt, items = parsed
-    summary = {"file": str(path), "format": fmt, "read": 0, "annotations": 0, "created": 0, "updated": 0,
+    summary: dict[str, Any] = {"file": str(path), "format": fmt, "read": 0, "annotations": 0, "created": 0, "updated": 0,
                "skipped": 0, "unannotated_tasks": 0, "quarantined": 0, "quarantine_file": None}
     seen: dict[tuple[str, str], int] = {}
     intentions: set[str] = set()

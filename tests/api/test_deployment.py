@@ -55,3 +55,21 @@ def test_the_image_bakes_in_no_secret_and_binds_all_interfaces_only_inside():
 def test_env_example_leaves_the_key_unset():
     for line in (REPO / ".env.example").read_text().splitlines():
         assert not re.match(r"\s*MIND_API_KEY\s*=", line), "an uncommented empty key is a configuration error"
+
+
+def _stages() -> dict[str, str]:
+    """The Dockerfile's stages by name, each with its own lines."""
+    parts = re.split(r"^FROM \S+ AS (\S+)\s*$", (REPO / "Dockerfile").read_text(), flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_the_api_image_is_the_serve_install_with_the_onnx_export():
+    stages = _stages()
+    api = stages["api"]
+    assert list(stages)[-1] == "api"  # the default target of `docker build .`
+    assert "'.[serve]'" in api and "full" not in api and "torch" not in api.replace("no torch", "")
+    assert "COPY --from=onnx-export /export/onnx /cache/onnx" in api
+    assert "python -m embedding.export_onnx" in stages["onnx-export"]
+    assert "'.[full]'" in stages["worker"]
+    services = _compose()["services"]
+    assert services["api"]["build"]["target"] == "api" and services["worker"]["build"]["target"] == "worker"

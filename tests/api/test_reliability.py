@@ -54,15 +54,15 @@ def server(kb, tmp_path_factory):
     """`mind serve` with an API key; everything it prints goes to a log file the tests read."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    handle = open(log, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
-        # The fuzzing sends hundreds of wrong keys from one address: the failure limit (tested on its
-        # own in test_keys.py) would refuse the right key after it.
-        # INFO: user errors and the audit of each write are logged, so a test can see its request was.
-        env={**os.environ, "MIND_API_KEY": KEY, "MIND_API_KEY_FAILURES_PER_MINUTE": "10000", "MIND_LOG_LEVEL": "INFO"},
-        stdout=handle, stderr=subprocess.STDOUT)
-    handle.close()
+    with open(log, "wb") as handle:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
+            # The fuzzing sends hundreds of wrong keys from one address: the failure limit (tested on its
+            # own in test_keys.py) would refuse the right key after it. INFO: user errors and the audit
+            # of each write are logged, so a test can see that its request was.
+            env={**os.environ, "MIND_API_KEY": KEY, "MIND_API_KEY_FAILURES_PER_MINUTE": "10000",
+                 "MIND_LOG_LEVEL": "INFO"},
+            stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc)

@@ -35,7 +35,7 @@ def client(driver, settings):
     reset_graph(driver, settings)
     db = settings.neo4j_database
     write(driver, db, merge_products, [{"asin": a, "props": {"title": t}} for a, t in PRODUCTS.items()])
-    write(driver, db, merge_co_buys, [dict(zip(("a", "b"), pair_key(a, b)), source="test")
+    write(driver, db, merge_co_buys, [dict(zip(("a", "b"), pair_key(a, b), strict=True), source="test")
                                       for a, b in {(i[0], i[1]) for i in INTENTIONS}])
     rows = []
     for a, b, rel, text, source, noise in INTENTIONS:

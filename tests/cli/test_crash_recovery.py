@@ -32,7 +32,7 @@ def _kill_then_finish(driver, settings, args, env, points, tmp_path) -> list[str
     for n, (name, probe) in enumerate(points):
         log = tmp_path / f"killed-{n}.log"
         proc = start_mind(*args, env=env, log=log)
-        killed = kill_when(proc, lambda: probe(driver, settings.neo4j_database))
+        killed = kill_when(proc, lambda probe=probe: probe(driver, settings.neo4j_database))
         assert killed, f"the run finished before kill point {name!r}: {log.read_text()[-1000:]}"
         logs.append(log.read_text(errors="replace"))
     log = tmp_path / "final.log"

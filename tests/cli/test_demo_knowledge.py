@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 import sys
+from itertools import islice
 from pathlib import Path
 
 from tests.support.cli import CliResult
@@ -26,7 +27,7 @@ def test_the_shared_folder_comes_first(empty_graph, settings, tmp_path):
     source = shared_file("mind-real/mind_output.dev.csv")
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        records = [row for _, row in zip(range(12), reader)]
+        records = list(islice(reader, 12))
     shared = tmp_path / "shared"
     (shared / "mind-real").mkdir(parents=True)
     with (shared / "mind-real" / "mind_output.dev.csv").open("w", encoding="utf-8", newline="") as handle:
@@ -51,3 +52,25 @@ def test_offline_it_says_so_in_one_line_and_goes_on(tmp_path):
     assert lines[1].startswith("demo: could not fetch the released knowledge (cannot download http://127.0.0.1:9/")
     assert "offline" in lines[1] and lines[1].endswith("going on with the sample's hand-written intentions")
     assert r.stdout == "" and [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+def test_download_progress_is_shown_as_it_comes_and_a_failure_is_still_one_line(tmp_path: Path) -> None:
+    """A mirror whose first file has the published size but other bytes: its download is reported, then refused."""
+    from ingest.release import get_release
+
+    release = get_release("folkscope")
+    mirror = tmp_path / "mirror"
+    for f in release.files:
+        (mirror / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / f.path).write_bytes(b"x" * f.size)
+    env = {k: v for k, v in os.environ.items() if k != "MIND_PROGRESS"}  # the suite turns progress off
+    full = {**env, "BIN": str(Path(sys.executable).parent), "MIND_SHARED_DIR": str(tmp_path / "no-shared"),
+            "MIND_CACHE_DIR": str(tmp_path / "cache"), "MIND_RELEASE_BASE_URL": mirror.as_uri()}
+    r = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=full, timeout=600, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("demo: fetching the authors' released output")
+    shown = [line for line in lines[1:-1] if line.startswith("download folkscope:")]
+    assert shown and shown == lines[1:-1], lines  # progress only, no note or error line in between
+    assert f"{release.files[0].size / 1e6:.2f}M/{release.size / 1e6:.1f}M" in shown[-1]
+    assert lines[-1].startswith("demo: could not fetch the released knowledge (") and "checksum mismatch" in lines[-1]

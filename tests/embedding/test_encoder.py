@@ -26,7 +26,7 @@ def test_encoder_cache_reuses_vectors_and_stays_bounded(settings):
     assert first == again and first != other and len(first) == 384
     assert encoder.hits == 1 and len(encoder._cache) == 2 and "keep drinks cold for camping" not in encoder._cache
     direct = model.encode(["protect my phone"], normalize_embeddings=True)[0]
-    assert abs(sum(a * b for a, b in zip(direct, other)) - 1.0) < 1e-4
+    assert abs(sum(a * b for a, b in zip(direct, other, strict=True)) - 1.0) < 1e-4
 
 
 def test_encode_batches_only_what_is_not_cached_and_keeps_order(settings):

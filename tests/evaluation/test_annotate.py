@@ -110,7 +110,7 @@ def build(driver, database: str, image_root) -> dict[str, dict]:
     props = {asin: dict(p) for asin, p in PRODUCTS.items()}
     props["PLOCAL0001"].update(imagePath=str(local), imageState="ok")
     write(driver, database, merge_products, [{"asin": a, "props": p} for a, p in props.items()])
-    write(driver, database, merge_co_buys, [dict(zip(("a", "b"), pair_key(*p)), source="test")
+    write(driver, database, merge_co_buys, [dict(zip(("a", "b"), pair_key(*p), strict=True), source="test")
                                             for p in PAIRS.values()])
     rows, known = [], {}
     for relation, (a, b) in PAIRS.items():

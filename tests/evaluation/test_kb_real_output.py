@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from itertools import islice
 
 import pytest
 
@@ -21,7 +22,7 @@ def _mind_head(tmp_path, rows: int = MIND_ROWS):
     source = shared_file("mind-real/mind_output.dev.csv")
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        records = [r for _, r in zip(range(rows), reader)]
+        records = list(islice(reader, rows))
         fields = reader.fieldnames
     path = tmp_path / "mind_head.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -1,4 +1,7 @@
-"""The openai backend against an in-test chat-completions server that answers with the tiny LLaVA."""
+"""The openai backend's handling of faults, against an in-test chat-completions server that answers
+with the tiny LLaVA: overload and server errors (503, 429, 500) retried, and giving up after the
+retries. A real server does not produce these on demand, so they are staged here; the backend
+against a real OpenAI-compatible server is tests/generation/test_transformers_serve.py."""
 
 from __future__ import annotations
 
@@ -69,5 +72,18 @@ def test_openai_backend_gives_up_after_retries(tiny_backend):
         client = OpenAIBackend(server.url, "m", max_attempts=3, backoff_max=0.05)
         with pytest.raises(MindError, match="kept failing"):
             client.generate([Request("hi")], Decoding(max_new_tokens=2))
+        client.close()
+    assert server.calls == 3
+
+
+def test_openai_backend_retries_429_and_500(tiny_backend):
+    statuses = [429, 500]
+
+    def answer(body: dict) -> str | int:
+        return statuses.pop(0) if statuses else "yes, a good pair"
+
+    with ChatServer(answer) as server:
+        client = OpenAIBackend(server.url, "m", max_attempts=3, backoff_max=0.05)
+        assert client.generate([Request("hi")], Decoding(max_new_tokens=2)) == ["yes, a good pair"]
         client.close()
     assert server.calls == 3

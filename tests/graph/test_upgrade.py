@@ -84,7 +84,7 @@ def _fill(settings: Settings) -> None:
         write_batches(driver, db, merge_intentions, intentions, 50)
         with driver.session(database=db) as session:
             session.execute_write(set_intention_embeddings,
-                                  [{"key": r["id"], "embedding": v.tolist()} for r, v in zip(intentions, vectors)],
+                                  [{"key": r["id"], "embedding": v.tolist()} for r, v in zip(intentions, vectors, strict=True)],
                                   "test-model")
             session.run("CALL db.awaitIndexes(120)").consume()
 

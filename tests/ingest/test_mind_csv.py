@@ -67,7 +67,7 @@ def test_real_mind_output_imports_whole(empty_graph, settings, cli, tmp_path):
     named = {a for rec in records for a in (rec["id_a"], rec["id_b"])}
     stored_products = props(empty_graph, settings, *named)
     assert set(stored_products) == named
-    for asin, p in stored_products.items():
+    for p in stored_products.values():
         assert p.get("features") and p["featuresSource"] == "mind-csv" and p["featuresPromptVersion"] == "import"
         assert p.get("featuresRaw") and p.get("title")
 

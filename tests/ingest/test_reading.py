@@ -98,7 +98,7 @@ def test_a_field_over_the_bound_is_quarantined_and_the_next_record_loads(tmp_pat
     assert bad == [(3, "field 'Intention' longer than 1000 bytes")]
     assert [r.data["id_a"] for r in good] == ["A00000", "A00002"]
     jsonl = tmp_path / "long.jsonl"
-    jsonl.write_text("".join(json.dumps(dict(zip(MIND, row))) + "\n" for row in rows))
+    jsonl.write_text("".join(json.dumps(dict(zip(MIND, row, strict=True))) + "\n" for row in rows))
     records = list(open_table(jsonl, MIND, Limits(record_bytes=100_000, field_bytes=1_000)))
     assert [(r.line, r.error) for r in records if r.error] == [(2, "field 'Intention' longer than 1000 bytes")]
 

@@ -297,7 +297,7 @@ def test_real_intentions_are_short_clauses(real_intentions):
 
 def test_real_intentions_are_cut_from_the_answer_never_mid_word(real_intentions):
     unpunctuated = re.compile(r"[.\"']")
-    for row, out in real_intentions:
+    for _row, out in real_intentions:
         whole = " ".join(html.unescape(out.raw_text).split())
         start = whole.find(out.text)
         if start < 0:  # the closing quote of a quotation that ended the sentence moved before its period

@@ -76,7 +76,7 @@ def build_graph(driver, database: str) -> dict[str, str]:
         {"asin": asin, "props": {"title": t, "brand": b, "features": f, "mainCat": "Test"}}
         for asin, (t, b, f) in PRODUCTS.items()])
     write(driver, database, merge_co_buys, [
-        dict(zip(("a", "b"), pair_key(a, b)), source="test") for a, b in CO_BUYS])
+        dict(zip(("a", "b"), pair_key(a, b), strict=True), source="test") for a, b in CO_BUYS])
     rows = rows_for(INTENTIONS + PAGED)
     write(driver, database, merge_intentions, rows)
     return {r["props"]["text"]: r["id"] for r in rows}

@@ -7,6 +7,7 @@ nothing, so a page that needs the internet fails here instead of quietly fetchin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -45,7 +46,7 @@ class Chromium:
     """One browser with one page; `call` sends a CDP command to it and waits for the answer."""
 
     def __init__(self, binary: str, profile: Path, log: Path):
-        self._log = open(log, "wb")
+        self._log = open(log, "wb")  # noqa: SIM115 - the browser writes to it until close()
         # fd 3 reads what we write to its stdin, fd 4 writes where we read its stdout.
         self.proc = subprocess.Popen(
             ["bash", "-c", 'exec "$@" 3<&0 4>&1 </dev/null >/dev/null', "chromium", binary,
@@ -125,10 +126,8 @@ class Chromium:
         return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             self.call("Browser.close", timeout=5)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

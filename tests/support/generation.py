@@ -62,30 +62,49 @@ class AnswerRows:
     """A CPU stand-in for ray.data.llm's vLLM processor (a Ray Data actor): the tiny model answers the
     prompt rows of `generation.ray_engine.ClaimRows`, which keep their columns and gain answer/error."""
 
-    def __init__(self, model: str, decoding, text_only: bool = False):
+    def __init__(self, model: str, decoding, text_only: bool = False, pair: str = "stacked"):
         from generation.backends import TransformersBackend
 
         self.backend = TransformersBackend.load(model, device="cpu", batch_size=4)
-        self.decoding, self.text_only = decoding, text_only
+        self.decoding, self.text_only, self.pair = decoding, text_only, pair
 
     def __call__(self, batch: dict) -> dict:
         from generation.backends import Request
-        from generation.images import ImageError
-        from generation.ray_engine import UNREADABLE, _load, _vllm_answer
-        from generation.stage import job_images
+        from generation.ray_engine import _vllm_answer, row_images
 
         rows = [{k: batch[k][i] for k in batch} for i in range(len(batch["prompt"]))]
         requests, asked = [], []
         for i, row in enumerate(rows):
-            try:
-                images = job_images(list(row["images"]), _load)
-                row["error"] = ""
-            except ImageError:
-                images, row["error"] = [], ("" if self.text_only else UNREADABLE)
+            images, row["error"] = row_images(row, self.pair, self.text_only)  # as the vLLM request is built
             if not row["error"]:
                 requests.append(Request(str(row["prompt"]), images))
                 asked.append(i)
-        for i, text in zip(asked, self.backend.generate(requests, self.decoding)):
+        for i, text in zip(asked, self.backend.generate(requests, self.decoding), strict=True):
             rows[i]["generated_text"] = text
         out = [_vllm_answer(row) for row in rows]
         return {k: [row[k] for row in out] for k in out[0]}
+
+
+def run_mind(capsys, *args: str) -> tuple[int, dict]:
+    """`mind ARGS` in this process (one import of torch for a whole module): its exit code and its
+    `--json` summary; the settings cache and the root logger are left as they were."""
+    import json
+    import logging
+
+    from cli import main as mind_main
+    from mindkb.settings import get_settings
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    get_settings.cache_clear()
+    code = 0
+    try:
+        mind_main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        get_settings.cache_clear()
+        root.setLevel(level)
+        root.handlers[:] = handlers
+    out = capsys.readouterr().out.strip().splitlines()
+    return code, json.loads(out[-1]) if out else {}

@@ -17,10 +17,9 @@ from tests.support.paths import REPO
 
 def start_mind(*args: str, env: dict | None = None, log: Path) -> subprocess.Popen:
     """`python -m mindkb ARGS` with stdout+stderr into `log` (a pipe could fill and stall the child)."""
-    handle = open(log, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=REPO, env={**os.environ, **(env or {})},
-                            stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    handle.close()
+    with open(log, "wb") as handle:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=REPO, env={**os.environ, **(env or {})},
+                                stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return proc
 
 
