@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.encoder = await asyncio.to_thread(
             TextEncoder.load, settings.embedding_model, settings.device, 1, settings.api_embedding_cache,
-            settings.embedding_backend, settings.api_torch_threads)
+            settings.embedding_backend, settings.api_torch_threads, settings.cache_dir)
         if settings.api_torch_threads and "torch" in sys.modules:  # the ONNX encoders never load torch
             sys.modules["torch"].set_num_threads(settings.api_torch_threads)
         app.state.driver = make_async_driver(settings)

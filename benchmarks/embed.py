@@ -31,7 +31,8 @@ def main() -> None:
         args.intentions, args.products = 200, 40
     settings = get_settings()
     batch = args.batch_size or settings.embed_batch_size
-    encoder = TextEncoder.load(settings.embedding_model, settings.device, batch)
+    encoder = TextEncoder.load(settings.embedding_model, settings.device, batch,
+                               backend=settings.embedding_backend, cache_dir=settings.cache_dir)
     with connect(settings) as driver:
         db = settings.neo4j_database
         build(driver, db, embedding_dimensions(settings.embedding_model), args.products, args.intentions,

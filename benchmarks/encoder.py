@@ -62,7 +62,8 @@ def main() -> None:
     import torch  # one thread, as the API runs it; sentence-transformers imports it anyway
 
     torch.set_num_threads(1)
-    encoders = {b: TextEncoder.load(settings.embedding_model, "cpu", batch_size=1, backend=b, threads=1)
+    encoders = {b: TextEncoder.load(settings.embedding_model, "cpu", batch_size=1, backend=b, threads=1,
+                                     cache_dir=settings.cache_dir)
                 for b in backends}
     texts = query_texts(args.queries + args.warmup)
     warm, timed = texts[:args.warmup], texts[args.warmup:]

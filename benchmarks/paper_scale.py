@@ -286,7 +286,7 @@ async def latency(base_url: str, settings: Settings, texts: list[str], vectors: 
 
             async def raw(i: int) -> None:
                 await graph.read(queries.search_intentions, vectors[texts[i % len(texts)]], 10, api_fetch,
-                                 None, ACCEPTED)
+                                 None, list(ACCEPTED))
 
             for _ in range(warmup):  # warm the pools, the model and the server's JIT and query plans
                 await http(SEARCH)(0), await http(RECOMMEND)(0), await raw(0)

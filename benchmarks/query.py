@@ -121,7 +121,7 @@ async def time_cypher(settings: Settings, vectors: list[list[float]], n: int) ->
     try:
         for i in range(n + 3):
             t0 = time.perf_counter()
-            await graph.read(queries.search_intentions, vectors[i % len(vectors)], 10, 50, None, ACCEPTED)
+            await graph.read(queries.search_intentions, vectors[i % len(vectors)], 10, 50, None, list(ACCEPTED))
             if i >= 3:  # the first calls warm the connection pool
                 out.append((time.perf_counter() - t0) * 1000)
     finally:

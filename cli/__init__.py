@@ -13,6 +13,7 @@ from neo4j import exceptions as neo4j_errors
 from cli import annotate, db, embed, evaluate, generate, ingest, serve
 from mindkb.errors import BadOption, MindError
 from mindkb.logs import setup_logging
+from mindkb.output import configure_progress
 from mindkb.settings import get_settings
 
 # typer escapes "[required]" / "[default: ...]" for rich's HTML export whenever rich is installed, even
@@ -75,9 +76,12 @@ def build_command() -> click.Command:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures become one stderr line and exit 1 or 2, never a traceback."""
     try:
-        level = get_settings().log_level
+        settings = get_settings()
     except MindError:
         level = "WARNING"  # a bad setting is reported by the command that reads it
+    else:
+        level = settings.log_level
+        configure_progress(settings)
     setup_logging(level)
     try:
         rc = build_command().main(args=argv, prog_name="mind", standalone_mode=False)

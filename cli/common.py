@@ -60,7 +60,7 @@ def engine_settings(settings: Settings, engine: str | None, ray_address: str | N
 def database(settings: Settings | None = None, schema: bool = True) -> Iterator[tuple[Settings, Driver]]:
     """A verified driver; the schema is applied on first use in this process."""
     settings = settings or get_settings()
-    dimensions = embedding_dimensions(settings.embedding_model) if schema else None
+    dimensions = embedding_dimensions(settings.embedding_model, settings.cache_dir) if schema else None
     with open_database(settings, dimensions) as driver:
         yield settings, driver
 

@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 def init(as_json: bool = JsonOption) -> None:
     """Apply constraints, indexes, vector indexes and the 20 Relation nodes (idempotent)."""
     with database(schema=False) as (settings, driver):
-        summary = apply_schema(driver, settings.neo4j_database, embedding_dimensions(settings.embedding_model))
+        summary = apply_schema(driver, settings.neo4j_database, embedding_dimensions(settings.embedding_model, settings.cache_dir))
     emit(summary, as_json)
 
 

@@ -43,7 +43,8 @@ def embed(
             summary = embed_all_on_ray(driver, settings, batch_size or settings.embed_batch_size)
         else:
             encoder = TextEncoder.load(settings.embedding_model, settings.device,
-                                       batch_size or settings.embed_batch_size)
+                                       batch_size or settings.embed_batch_size,
+                                       backend=settings.embedding_backend, cache_dir=settings.cache_dir)
             summary = embed_all(driver, settings.neo4j_database, encoder)
         # The search's candidate count, measured again when the index is new or changed size a lot.
         summary["calibration"] = calibrate_if_due(driver, settings.neo4j_database,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 from embedding.models import load_sentence_model
-from mindkb.settings import get_settings
 
 
 class TextEncoder:
@@ -34,10 +34,10 @@ class TextEncoder:
 
     @classmethod
     def load(cls, name: str, device: str | None = None, batch_size: int = 64, cache: int = 0,
-             backend: str | None = None, threads: int = 0) -> "TextEncoder":
-        """The model on `backend` (default MIND_EMBEDDING_BACKEND), so every caller encodes alike."""
-        backend = backend or get_settings().embedding_backend
-        return cls(load_sentence_model(name, device, backend, threads), name, batch_size, cache)
+             backend: str = "torch", threads: int = 0, cache_dir: Path | None = None) -> TextEncoder:
+        """The model on `backend`; callers pass the settings' `embedding_backend` and `cache_dir` (where
+        the ONNX backends' export lives), so every caller encodes alike."""
+        return cls(load_sentence_model(name, device, backend, threads, cache_dir), name, batch_size, cache)
 
     @property
     def dimensions(self) -> int:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mindkb.errors import BadInput, MindError
-from mindkb.settings import get_settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -61,10 +60,12 @@ def resolve_model_path(name: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def embedding_dimensions(name: str) -> int:
+def embedding_dimensions(name: str, cache_dir: Path | None = None) -> int:
     """Read the output dimension from the model's files; load the model only when they are absent."""
-    # The model's own folder, else its ONNX export (all the `serve` install has, without the model package).
-    for path in (Path(resolve_model_path(name)), onnx_folder(name)):
+    # The model's own folder, else its ONNX export under `cache_dir` (all the `serve` install has,
+    # without the model package).
+    folders = [Path(resolve_model_path(name))] + ([onnx_folder(name, cache_dir)] if cache_dir is not None else [])
+    for path in folders:
         dims = _dimensions_from_files(path) if path.is_dir() else None
         if dims:
             return dims
@@ -91,20 +92,22 @@ def _dimensions_from_files(path: Path) -> int | None:
     return int(dims) if dims else None
 
 
-def load_sentence_model(name: str, device: str | None = None, backend: str = "torch",
-                        threads: int = 0) -> SentenceTransformer | OnnxSentenceModel:
+def load_sentence_model(name: str, device: str | None = None, backend: str = "torch", threads: int = 0,
+                        cache_dir: Path | None = None) -> SentenceTransformer | OnnxSentenceModel:
     """Load once per process, name and backend; raises BadInput with one line when the model is not found.
 
     The ONNX backends run on the CPU: on a CUDA device (given, or found by `auto`) torch is used.
-    `threads` bounds ONNX Runtime's threads per encode (0: its default, every core).
+    `threads` bounds ONNX Runtime's threads per encode (0: its default, every core). `cache_dir`
+    (the `cache_dir` setting) holds the ONNX exports; the ONNX backends need it.
     """
     if backend not in EMBEDDING_BACKENDS:
         raise BadInput(f"unknown embedding backend {backend!r}; use one of {', '.join(EMBEDDING_BACKENDS)}")
-    return _load(name, device, backend, threads)
+    return _load(name, device, backend, threads, cache_dir)
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, device: str | None, backend: str, threads: int) -> SentenceTransformer | OnnxSentenceModel:
+def _load(name: str, device: str | None, backend: str, threads: int,
+          cache_dir: Path | None) -> SentenceTransformer | OnnxSentenceModel:
     if backend != "torch" and not _runs_on_cpu(device):
         log.info("embedding backend %s runs on the CPU only: using torch on %s", backend, device)
         backend = "torch"
@@ -118,11 +121,13 @@ def _load(name: str, device: str | None, backend: str, threads: int) -> Sentence
             return SentenceTransformer(path, device=None if device in (None, "auto") else device)
         except OSError as exc:
             raise BadInput(f"embedding model {name!r} could not be loaded: {str(exc).splitlines()[0]}") from None
+    if cache_dir is None:
+        raise BadInput(f"embedding backend {backend!r} needs the cache folder of its ONNX export (cache_dir)")
     # The export is run with tokenizers and ONNX Runtime alone (embedding/onnx_encoder.py), so the
     # `serve` install, which has no torch, encodes exactly as the full one does.
     from embedding.onnx_encoder import OnnxSentenceModel
 
-    folder = export_onnx(name)
+    folder = export_onnx(name, cache_dir)
     return OnnxSentenceModel(folder, ONNX_FP32_FILE if backend == "onnx" else ONNX_INT8_FILE, threads)
 
 
@@ -134,9 +139,8 @@ def _runs_on_cpu(device: str | None) -> bool:
     return device == "cpu"
 
 
-def onnx_folder(name: str, cache_dir: Path | None = None) -> Path:
+def onnx_folder(name: str, cache_dir: Path) -> Path:
     """Where the ONNX exports of `name` live: <cache_dir>/onnx/<model>, one folder per model."""
-    cache_dir = cache_dir or get_settings().cache_dir
     if name in _ALIASES:
         name = DEFAULT_EMBEDDING_MODEL
     if Path(name).expanduser().is_dir():  # a local folder: its name plus a digest of its path
@@ -145,7 +149,7 @@ def onnx_folder(name: str, cache_dir: Path | None = None) -> Path:
     return cache_dir / "onnx" / re.sub(r"[^A-Za-z0-9._-]+", "__", name)
 
 
-def export_onnx(name: str, cache_dir: Path | None = None) -> Path:
+def export_onnx(name: str, cache_dir: Path) -> Path:
     """The folder with `name`'s ONNX exports (float32 and int8), made now when missing.
 
     Written to a temporary folder and renamed into place, so concurrent first uses never see half

@@ -34,7 +34,8 @@ class EmbedActor:
         self.driver = make_driver(settings)
         self.database = settings.neo4j_database
         self.encoder = TextEncoder.load(settings.embedding_model, settings.device, batch_size,
-                                        backend=settings.embedding_backend, threads=threads)
+                                        backend=settings.embedding_backend, threads=threads,
+                                        cache_dir=settings.cache_dir)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-write")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

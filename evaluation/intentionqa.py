@@ -50,7 +50,8 @@ def evaluate(settings: Settings, task: int, data: Path, mode: str, quarantine: Q
         _run_llm(loaded, score, llm or LlmOptions(), settings)
     else:
         encoder = TextEncoder.load(settings.embedding_model, batch_size=settings.embed_batch_size,
-                                   cache=EVAL_ENCODER_CACHE)
+                                   cache=EVAL_ENCODER_CACHE, backend=settings.embedding_backend,
+                                   cache_dir=settings.cache_dir)
         if mode == "embedding":
             _run_embedding(loaded, score, encoder)
             extra["embedding_model"] = settings.embedding_model
@@ -83,7 +84,7 @@ def _run_kb(loaded: Loaded, score: Score, encoder: TextEncoder, settings: Settin
     embedding_mode.warm(encoder, loaded.questions)
     encoder.encode(strip_because(t) for q in loaded.questions if q.task == 1 for t in q.options.values())
     baseline, covered, covered_baseline = Tally(), Tally(), Tally()
-    with open_database(settings, embedding_dimensions(settings.embedding_model)) as driver:
+    with open_database(settings, embedding_dimensions(settings.embedding_model, settings.cache_dir)) as driver:
         exclusions = build_exclusions(driver, settings.neo4j_database, loaded.questions, exclude, sources)
         task1 = bool(loaded.questions) and loaded.questions[0].task == 1
         recommender = kb_mode.Recommender(settings, sources) if loaded.questions and not task1 else None

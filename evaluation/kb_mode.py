@@ -43,7 +43,8 @@ from graph.evaluation import (
 )
 from mindkb.ids import pair_key
 from mindkb.settings import Settings
-from retrieval.recommend import recommend
+from retrieval.recommend import Candidate, recommend
+from retrieval.requests import TEXT_MAX, RecommendRequest
 
 MAX_FETCH = 2000  # vector-index k for the nearest facts of one option (withheld ones are skipped)
 
@@ -201,17 +202,22 @@ class Recommender:
         letters = list(q.options)
         scores = self.settings.recommend_weight_product * embedding_mode.option_scores(encoder, q)
         by_asin = {asin: letter for letter, asin in q.option_asins.items() if asin}
-        ranked = []
+        ranked: tuple[Candidate, ...] = ()
         if by_asin:
-            embedding = encoder.encode([task2_text(q)])[0].tolist()
+            text = task2_text(q)
+            # The request states the question's text within its bound; the vector is the whole text's.
+            request = RecommendRequest(intention=text[:TEXT_MAX], k=len(by_asin), context_asin=q.asin_a,
+                                       candidates=tuple(sorted(by_asin)),
+                                       sources=tuple(self.sources) if self.sources is not None else None)
+            embedding = encoder.encode([text])[0].tolist()
             ranked = self.loop.run_until_complete(recommend(
-                self.graph, self.kb_settings, embedding, len(by_asin), q.asin_a, sorted(by_asin),
+                self.graph, request, embedding, settings=self.kb_settings,
                 exclude_intentions=exclusion.intention_ids, exclude_pairs=exclusion.pairs,
-                sources=self.sources)).candidates  # item A may be a product the graph lacks
+            )).candidates  # item A may be a product the graph lacks
         stats.missing_products += len(letters) - len(ranked)
         known = 0
         for candidate in ranked:
-            i = letters.index(by_asin[candidate.product["asin"]])
+            i = letters.index(by_asin[candidate.product.asin])
             scores[i] += candidate.score
             known += candidate.score > 0
         if not known:

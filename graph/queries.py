@@ -47,13 +47,14 @@ async def co_bought_pages(tx: AsyncManagedTransaction, keys: list[dict]) -> list
 
 
 async def intention_pages(tx: AsyncManagedTransaction, keys: list[dict]) -> list[dict]:
-    """keys: {asin, relation, status, after, first}; intentions explaining the product, by id."""
+    """keys: {asin, relation, status, sources, after, first}; intentions explaining the product, by id
+    (`sources` per key: graph/sources.py, null: every source but noise)."""
     return await _rows(
         tx,
         "UNWIND range(0, size($keys) - 1) AS ix WITH ix, $keys[ix] AS k "
         "OPTIONAL MATCH (i:Intention)-[:EXPLAINS]->(:Product {asin: k.asin}) "
         "WHERE (k.relation IS NULL OR i.relation = k.relation) AND (k.status IS NULL OR i.status = k.status) "
-        "AND (k.after IS NULL OR i.id > k.after) "
+        f"AND (k.after IS NULL OR i.id > k.after) AND {source_filter('i', 'k.sources')} "
         "WITH ix, k, i ORDER BY i.id "
         f"WITH ix, k, collect(i {I_MAP}) AS items "
         "RETURN ix, items[..k.first + 1] AS items",
@@ -77,15 +78,17 @@ async def explained_products(tx: AsyncManagedTransaction, ids: list[str]) -> lis
 
 
 async def pair_intentions(
-    tx: AsyncManagedTransaction, a: str, b: str, relation: str | None, statuses: list[str]
+    tx: AsyncManagedTransaction, a: str, b: str, relation: str | None, statuses: list[str],
+    sources: list[str] | None = None,
 ) -> list[dict]:
-    """Intentions that explain both products (direction-free), best-known order: relation, id."""
+    """Intentions that explain both products (direction-free), best-known order: relation, id.
+    `sources`: graph/sources.py (None: every source but noise)."""
     return [r["i"] for r in await _rows(
         tx,
         "MATCH (:Product {asin: $a})<-[:EXPLAINS]-(i:Intention)-[:EXPLAINS]->(:Product {asin: $b}) "
-        "WHERE ($relation IS NULL OR i.relation = $relation) AND i.status IN $statuses "
+        f"WHERE ($relation IS NULL OR i.relation = $relation) AND i.status IN $statuses AND {source_filter('i')} "
         f"RETURN DISTINCT i {I_MAP} AS i ORDER BY i.relation, i.id",
-        a=a, b=b, relation=relation, statuses=statuses,
+        a=a, b=b, relation=relation, statuses=statuses, sources=sources,
     )]
 
 
@@ -175,15 +178,17 @@ async def recommendation_facts(
     return rows[0]
 
 
-async def relation_stats(tx: AsyncManagedTransaction) -> list[dict]:
+async def relation_stats(tx: AsyncManagedTransaction, sources: list[str] | None = None) -> list[dict]:
+    """Per relation, its intentions by status (of `sources`: graph/sources.py; None: every source but noise)."""
     return await _rows(
         tx,
         "MATCH (r:Relation) "
-        "OPTIONAL MATCH (i:Intention {relation: r.name}) "
+        f"OPTIONAL MATCH (i:Intention {{relation: r.name}}) WHERE {source_filter('i')} "
         "WITH r, count(i) AS total, count(CASE WHEN i.status = 'ACCEPTED' THEN 1 END) AS accepted, "
         "count(CASE WHEN i.status = 'REJECTED' THEN 1 END) AS rejected, "
         "count(CASE WHEN i.status = 'UNDECIDED' THEN 1 END) AS undecided "
         "RETURN r.name AS name, r.template AS template, total, accepted, rejected, undecided ORDER BY r.ord",
+        sources=sources,
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from mindkb.sources import NOISE
 
 
-def source_filter(var: str) -> str:
-    """A Cypher predicate on the intention bound to `var`, reading the `$sources` parameter."""
-    return (f"(CASE WHEN coalesce({var}.noise, false) THEN coalesce('{NOISE}' IN $sources, false) "
-            f"ELSE $sources IS NULL OR {var}.source IN $sources END)")
+def source_filter(var: str, sources: str = "$sources") -> str:
+    """A Cypher predicate on the intention bound to `var`, reading the list `sources` names (the
+    `$sources` parameter, or a per-key value such as `k.sources` in a batched read)."""
+    return (f"(CASE WHEN coalesce({var}.noise, false) THEN coalesce('{NOISE}' IN {sources}, false) "
+            f"ELSE {sources} IS NULL OR {var}.source IN {sources} END)")

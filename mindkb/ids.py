@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-ASIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ASIN_MAX = 64  # characters of an asin, wherever one is read
+ASIN_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{ASIN_MAX - 1}}}$")
 
 
 def valid_asin(value: object) -> str | None:

@@ -1,14 +1,36 @@
-"""What commands print: progress on stderr, one JSON summary object as the last stdout line."""
+"""What commands print: progress on stderr, one JSON summary object as the last stdout line.
+
+How progress shows is the `progress` and `progress_interval` settings' choice; the entry points
+(`mind`, the benchmarks) read the settings and hand them to `configure_progress` before any work.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from mindkb.settings import get_settings
+from mindkb.settings import Settings
+
+
+@dataclass
+class ProgressOptions:
+    """`chosen`: True a bar, False none, None by stderr (a bar on a terminal, else log lines);
+    `interval`: seconds between two log lines. The defaults are the settings' defaults."""
+
+    chosen: bool | None = None
+    interval: float = 5.0
+
+
+_options = ProgressOptions()
+
+
+def configure_progress(settings: Settings) -> None:
+    """Progress from now on as `settings.progress` and `settings.progress_interval` ask."""
+    _options.chosen, _options.interval = settings.progress, settings.progress_interval
 
 
 def emit(summary: dict[str, Any], as_json: bool) -> None:
@@ -24,7 +46,7 @@ def emit(summary: dict[str, Any], as_json: bool) -> None:
 
 def progress_mode() -> str:
     """bar on a terminal (or MIND_PROGRESS=1), log lines when stderr is a file or pipe, off with MIND_PROGRESS=0."""
-    chosen = get_settings().progress
+    chosen = _options.chosen
     if chosen is False:
         return "off"
     return "bar" if chosen or sys.stderr.isatty() else "lines"
@@ -36,13 +58,13 @@ def progress_wanted() -> bool:
 
 def line_interval() -> float:
     """Seconds between two progress lines when stderr is not a terminal (MIND_PROGRESS_INTERVAL, default 5)."""
-    return get_settings().progress_interval
+    return _options.interval
 
 
 class _WholeLines:
     """A stream that drops tqdm's bare carriage returns and newlines (its cursor moves on a terminal)."""
 
-    def __init__(self, stream: Any):
+    def __init__(self, stream: TextIO):
         self.stream = stream
 
     def write(self, text: str) -> None:

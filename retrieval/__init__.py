@@ -1,0 +1,1 @@
+"""Search and recommendation over the knowledge base: typed requests in, typed records out."""

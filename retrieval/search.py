@@ -7,27 +7,26 @@ from __future__ import annotations
 
 from graph import queries
 from graph.aio import AsyncGraph
+from retrieval.records import Hit, cosine
+from retrieval.requests import ACCEPTED, SearchRequest
 
-ACCEPTED = ["ACCEPTED"]
-
-
-def cosine(normalised: float | None) -> float:
-    return 0.0 if normalised is None else 2.0 * float(normalised) - 1.0
+__all__ = ["ACCEPTED", "cosine", "search"]
 
 
 async def search(
-    graph: AsyncGraph, embedding: list[float], k: int, relation: str | None, statuses: list[str] | None,
-    max_fetch: int, min_fetch: int = 50, sources: list[str] | None = None,
-) -> list[dict]:
-    """Best k hits after filtering: over-fetch 4x (at least min_fetch), then 4x while too few survive.
-    `sources`: graph/sources.py (None: every source but the noise of a model with random weights).
+    graph: AsyncGraph, request: SearchRequest, embedding: list[float], *, max_fetch: int, min_fetch: int = 50,
+) -> list[Hit]:
+    """Best `request.k` hits after filtering: over-fetch 4x (at least min_fetch), then 4x while too few
+    survive. `request.sources`: graph/sources.py (None: every source but the noise of a model with random weights).
 
     The over-fetch also buys recall (HNSW's own top k misses true neighbours; see
     BENCHMARKS.md, "Benchmarks at the paper's scale"), so even an unfiltered search asks for min_fetch.
     """
+    k = request.k
     fetch = min(max(4 * k, min_fetch), max_fetch)
     while True:
-        found = await graph.read(queries.search_intentions, embedding, k, fetch, relation, statuses, sources)
+        found = await graph.read(queries.search_intentions, embedding, k, fetch, request.relation,
+                                 request.statuses, request.source_list)
         if len(found["hits"]) >= k or found["raw"] < fetch or fetch >= max_fetch:
-            return found["hits"]
+            return [Hit.of(h) for h in found["hits"]]
         fetch = min(fetch * 4, max_fetch)

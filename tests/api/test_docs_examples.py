@@ -59,7 +59,9 @@ def client(driver, settings):
     assert catalog.returncode == 0, catalog.stderr
     imported = run_cli("import", "intentions", str(REPO / "ingest/sample/intentions.jsonl"), "--format", "jsonl", "--json")
     assert imported.returncode == 0 and imported.summary["quarantined"] == 0, imported.stderr
-    embed_all(driver, settings.neo4j_database, TextEncoder.load(settings.embedding_model, batch_size=64))
+    encoder = TextEncoder.load(settings.embedding_model, batch_size=64, backend=settings.embedding_backend,
+                               cache_dir=settings.cache_dir)
+    embed_all(driver, settings.neo4j_database, encoder)
     with TestClient(create_app(settings)) as c:
         yield c
 

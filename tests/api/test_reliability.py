@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import httpx
 import psutil
@@ -56,8 +58,10 @@ def server(kb, tmp_path_factory):
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
             # The fuzzing sends hundreds of wrong keys from one address: the failure limit (tested on its
-            # own in test_keys.py) would refuse the right key after it.
-            env={**os.environ, "MIND_API_KEY": KEY, "MIND_API_KEY_FAILURES_PER_MINUTE": "10000"},
+            # own in test_keys.py) would refuse the right key after it. INFO: user errors and the audit
+            # of each write are logged, so a test can see that its request was.
+            env={**os.environ, "MIND_API_KEY": KEY, "MIND_API_KEY_FAILURES_PER_MINUTE": "10000",
+                 "MIND_LOG_LEVEL": "INFO"},
             stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -85,6 +89,17 @@ def post(http: httpx.Client, payload, headers: dict | None = None) -> httpx.Resp
     assert response.status_code < 500, response.text[:500]
     assert "Traceback" not in response.text and 'File "' not in response.text
     return response
+
+
+def wait_for_line(path: Path, needle: str, timeout: float = 30.0) -> str:
+    """The log's text once a line holds `needle` (the condition a test waits on, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text(errors="replace")
+        if needle in text:
+            return text
+        assert time.monotonic() < deadline, f"{needle!r} never reached {path}"
+        time.sleep(0.05)
 
 
 def errors_of(response: httpx.Response) -> list[dict]:
@@ -226,8 +241,12 @@ def test_the_api_key_and_password_are_never_logged(http, server, settings, kb):
     post(http, {"query": "{ product(asin: \"B0TENT0001\") { nope } }"}, {"X-API-Key": KEY})
     post(http, {"query": MUTATION + " junk {"}, {"X-API-Key": KEY})
     post(http, {"query": MUTATION, "variables": {"id": target}}, {"X-API-Key": "wrong-" + KEY[::-1]})
-    time.sleep(0.5)
-    log = server["log"].read_text(errors="replace")
+    # The server logs each request before it answers, but its log is read from a file: a last
+    # request's own line proves that every line before it is there.
+    marker = f"int_logged_{uuid.uuid4().hex}"
+    post(http, {"query": MUTATION, "variables": {"id": marker}}, {"X-API-Key": KEY})
+    log = wait_for_line(server["log"], marker)
+    assert f"unknown intention id {marker!r}" in log
     assert KEY not in log and KEY[::-1] not in log
     assert settings.password() not in log
 

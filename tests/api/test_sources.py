@@ -1,5 +1,5 @@
-"""`sources` on searchIntentions and recommend: with a random model's output (noise) and real
-intentions in one graph, noise never answers unless asked for by name."""
+"""`sources` on searchIntentions, recommend, relations, pairIntentions and Product.intentions: with a
+random model's output (noise) and real intentions in one graph, noise never answers unless asked for by name."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def client(driver, settings):
         rows.append({"id": intention_id(a, b, rel, props["model"], "v1", text), "asinA": a, "asinB": b,
                      "relation": rel, "props": props})
     write(driver, db, merge_intentions, rows)
-    embed_all(driver, db, TextEncoder.load(settings.embedding_model, batch_size=16))
+    embed_all(driver, db, TextEncoder.load(settings.embedding_model, batch_size=16, backend=settings.embedding_backend,
+                                                cache_dir=settings.cache_dir))
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -91,7 +92,59 @@ def test_recommend_evidence_leaves_noise_out_unless_asked(client):
     assert top in {"B0DOLL0001", "B0CARD0001"}
 
 
+RELATIONS = "query($s: [String!]) { relations(sources: $s) { name total accepted } }"
+PAIR = """query($a: ID!, $b: ID!, $s: [String!]) { pairIntentions(asinA: $a, asinB: $b, sources: $s) {
+    text source } }"""
+PRODUCT = """query($a: ID!, $s: [String!]) { product(asin: $a) { intentions(first: 10, sources: $s) {
+    nodes { text } pageInfo { hasNextPage } } } }"""
+
+
+def test_relation_totals_leave_noise_out_unless_asked(client):
+    def totals(sources) -> dict[str, tuple[int, int]]:
+        rows = _data(client, RELATIONS, {"s": sources})["relations"]
+        return {r["name"]: (r["total"], r["accepted"]) for r in rows if r["total"]}
+
+    assert totals(None) == {"UsedFor": (2, 2)}
+    assert totals(["noise"]) == {"Open": (1, 1), "Can": (1, 1)}
+    assert totals(["mind-csv", "noise"]) == {"UsedFor": (1, 1), "Open": (1, 1), "Can": (1, 1)}
+
+
+def test_pair_intentions_leave_noise_out_unless_asked(client):
+    def texts(a: str, b: str, sources) -> set[str]:
+        return {i["text"] for i in _data(client, PAIR, {"a": a, "b": b, "s": sources})["pairIntentions"]}
+
+    noise = {i[3] for i in INTENTIONS if i[5]}
+    assert texts("N0NOISE001", "N0NOISE002", None) == set()
+    assert texts("N0NOISE002", "N0NOISE001", ["noise"]) == noise
+    assert texts("B0DOLL0001", "B0CARD0001", None) == {"purchased for a young girl's birthday party or event"}
+    assert texts("B0DOLL0001", "B0CARD0001", ["mind"]) == set()
+
+
+def test_product_intentions_leave_noise_out_unless_asked(client):
+    def texts(asin: str, sources) -> list[str]:
+        page = _data(client, PRODUCT, {"a": asin, "s": sources})["product"]["intentions"]
+        assert page["pageInfo"]["hasNextPage"] is False
+        return sorted(n["text"] for n in page["nodes"])
+
+    assert texts("N0NOISE001", None) == []
+    assert texts("N0NOISE001", ["noise"]) == sorted(i[3] for i in INTENTIONS if i[5])
+    assert texts("B0DOLL0001", None) == ["purchased for a young girl's birthday party or event"]
+    assert texts("B0DOLL0001", ["mind"]) == []
+
+
+def test_one_page_of_requests_with_different_sources_reads_each_its_own(client):
+    """Aliased fields with different `sources` are batched by one DataLoader, each key with its own filter."""
+    query = """{ p: product(asin: "N0NOISE001") { plain: intentions { nodes { text } }
+                 noisy: intentions(sources: ["noise"]) { nodes { text } } } }"""
+    data = _data(client, query, {})["p"]
+    assert data["plain"]["nodes"] == [] and len(data["noisy"]["nodes"]) == 2
+
+
+@pytest.mark.parametrize("query", [
+    SEARCH, RELATIONS, PAIR.replace("$a: ID!, $b: ID!, ", "").replace("asinA: $a, asinB: $b, ", "asinA: \"B0DOLL0001\", asinB: \"B0CARD0001\", "),
+    PRODUCT.replace("$a: ID!, ", "").replace("asin: $a", "asin: \"B0DOLL0001\""),
+])
 @pytest.mark.parametrize("sources", [[], ["  "], ["x" * 101], [f"s{n}" for n in range(51)]])
-def test_bad_sources_are_graphql_errors(client, sources):
-    body = client.post("/graphql", json={"query": SEARCH, "variables": {"t": QUERY, "s": sources}}).json()
-    assert body["errors"] and "sources needs 1 to 50 names" in body["errors"][0]["message"]
+def test_bad_sources_are_graphql_errors(client, query, sources):
+    body = client.post("/graphql", json={"query": query, "variables": {"t": QUERY, "s": sources}}).json()
+    assert body["errors"] and "sources needs 1 to 50 names" in body["errors"][0]["message"], body

@@ -37,7 +37,8 @@ from mindkb.settings import Settings
 from mindkb.settings import get_settings
 settings = get_settings()
 try:
-    encoder = TextEncoder.load(settings.embedding_model, settings.device, 8, backend="onnx-int8", threads=1)
+    encoder = TextEncoder.load(settings.embedding_model, settings.device, 8, backend="onnx-int8", threads=1,
+                               cache_dir=settings.cache_dir)
 except MindError as exc:
     print(json.dumps({"error": str(exc)}))
     sys.exit(0)
@@ -83,7 +84,8 @@ def test_without_torch_a_missing_export_is_one_line_that_says_how_to_make_it(tmp
 def test_vectors_match_sentence_transformers_on_real_texts(settings: Settings, real_texts: list[str], backend: str,
                                                            bound: float) -> None:
     reference = TextEncoder.load(settings.embedding_model, "cpu", batch_size=16, backend="torch").encode(real_texts)
-    encoder = TextEncoder.load(settings.embedding_model, "cpu", batch_size=16, backend=backend, threads=1)
+    encoder = TextEncoder.load(settings.embedding_model, "cpu", batch_size=16, backend=backend, threads=1,
+                               cache_dir=settings.cache_dir)
     assert isinstance(encoder.model, OnnxSentenceModel)
     vectors = encoder.encode(real_texts)
     cosines = np.sum(vectors * reference, axis=1)

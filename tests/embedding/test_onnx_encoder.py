@@ -70,14 +70,16 @@ def torch_vectors(settings) -> np.ndarray:
 
 @pytest.mark.parametrize("backend, bound", [("onnx-int8", 0.99), ("onnx", 0.9999)])
 def test_onnx_vectors_match_torch(settings, torch_vectors, backend, bound):
-    vectors = TextEncoder.load(settings.embedding_model, "cpu", backend=backend, threads=1).encode(TEXTS)
+    vectors = TextEncoder.load(settings.embedding_model, "cpu", backend=backend, threads=1,
+                               cache_dir=settings.cache_dir).encode(TEXTS)
     cosines = np.sum(vectors * torch_vectors, axis=1)
     worst = int(np.argmin(cosines))
     assert cosines[worst] >= bound, f"{backend}: cosine {cosines[worst]:.4f} on {TEXTS[worst]!r}"
 
 
 def test_onnx_encoder_returns_unit_vectors(settings):
-    encoder = TextEncoder.load(settings.embedding_model, "cpu", cache=8, backend="onnx-int8")
+    encoder = TextEncoder.load(settings.embedding_model, "cpu", cache=8, backend="onnx-int8",
+                               cache_dir=settings.cache_dir)
     vectors = encoder.encode(TEXTS)
     assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

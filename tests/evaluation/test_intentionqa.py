@@ -174,15 +174,17 @@ def test_kb_mode_task2_through_recommend(empty_graph, settings, cli, tmp_path):
     from embedding.models import load_sentence_model
     from graph.aio import AsyncGraph, make_async_driver
     from retrieval.recommend import recommend
+    from retrieval.requests import RecommendRequest
 
     q = parse_question(json.loads(data.read_text().splitlines()[0]), 2)
     vec = load_sentence_model(settings.embedding_model).encode([q.intention], normalize_embeddings=True)[0].tolist()
+    request = RecommendRequest(intention=q.intention, k=4, context_asin=q.asin_a, candidates=[q.asin_b])
 
     async def scores(exclude):
         drv = make_async_driver(settings)
         try:
-            ranked = (await recommend(AsyncGraph(drv, settings.neo4j_database), settings, vec, 4, q.asin_a,
-                                      [q.asin_b], exclude_pairs=exclude)).candidates
+            ranked = (await recommend(AsyncGraph(drv, settings.neo4j_database), request, vec, settings=settings,
+                                      exclude_pairs=exclude)).candidates
         finally:
             await drv.close()
         return ranked[0].score

@@ -10,7 +10,9 @@ from tests.support.paths import REPO
 
 SCRIPT = """
 import time
-from mindkb.output import progress
+from mindkb.output import configure_progress, progress
+from mindkb.settings import get_settings
+configure_progress(get_settings())
 with progress(total=8, desc="embed intentions", unit="text") as bar:
     for _ in range(8):
         time.sleep(0.1)

@@ -85,5 +85,7 @@ def build_graph(driver, database: str) -> dict[str, str]:
 def build_embedded_graph(driver, settings) -> dict:
     """build_graph, then every node embedded with the real sentence model (what the API tests serve)."""
     ids = build_graph(driver, settings.neo4j_database)
-    embed_all(driver, settings.neo4j_database, TextEncoder.load(settings.embedding_model, batch_size=64))
+    encoder = TextEncoder.load(settings.embedding_model, batch_size=64, backend=settings.embedding_backend,
+                               cache_dir=settings.cache_dir)
+    embed_all(driver, settings.neo4j_database, encoder)
     return ids
