@@ -26,6 +26,7 @@ from api.guard import GraphQLBodyGuard
 from api.headers import SecurityHeaders
 from api.health import TIMEOUT_S as HEALTH_TIMEOUT_S
 from api.health import HealthCheck
+from api.fetch import SearchFetch
 from api.keys import KeyCheck, audit_log
 from api.loaders import Loaders
 from api.schema import build_schema
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     must never open writes); BadInput, one line, when they are invalid."""
     settings = (settings or get_settings()).validated()
     keys = KeyCheck(settings.api_key, settings.api_key_failures_per_minute)
+    fetch = SearchFetch(settings)
     if not logging.getLogger().handlers:  # a worker process of `mind serve --workers N`
         setup_logging(settings.log_level)
     if audit_log.level == logging.NOTSET:
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def get_context(request: Request) -> Context:
         graph = AsyncGraph(request.app.state.driver, settings.neo4j_database, settings.api_db_timeout)
         return Context(graph=graph, loaders=Loaders(graph), encoder=request.app.state.encoder,
-                       settings=settings, keys=keys)
+                       settings=settings, keys=keys, fetch=fetch)
 
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.keys = keys

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from strawberry.fastapi import BaseContext
 
+from api.fetch import SearchFetch
 from api.keys import KeyCheck
 from api.loaders import Loaders
 from embedding.encoder import TextEncoder
@@ -21,6 +22,7 @@ class Context(BaseContext):
     encoder: TextEncoder
     settings: Settings
     keys: KeyCheck
+    fetch: SearchFetch
 
     def __post_init__(self) -> None:
         super().__init__()

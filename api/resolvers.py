@@ -74,7 +74,7 @@ async def search_intentions(info: Info[Context, None], text: str, k: int = 10,
     settings = info.context.settings
     embedding = await info.context.embed(request.text)
     hits = await search(info.context.graph, request, embedding, max_fetch=settings.api_search_max_fetch,
-                        min_fetch=settings.api_search_min_fetch)
+                        min_fetch=await info.context.fetch.least(info.context.graph))
     return [IntentionHit.of(h) for h in hits]
 
 

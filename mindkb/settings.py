@@ -206,6 +206,7 @@ class Settings(BaseSettings):
     api_torch_threads: int = Field(1, ge=0, le=256)
     # searchIntentions asks the vector index for at least this many and keeps k: at 1.26M vectors
     # HNSW's own top 10 finds 0.67 of the true ten, its top 10 of 100 0.947, of 150 0.971.
+    # Unset, the index's calibration (retrieval/calibrate.py, api/fetch.py) takes its place when one exists.
     api_search_min_fetch: int = Field(150, ge=1, le=5000)
     # Query texts whose embedding the API keeps (LRU); 0 turns the cache off.
     api_embedding_cache: int = Field(4096, ge=0, le=1_000_000)

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 from neo4j import Driver, ManagedTransaction
 
+from api.fetch import SearchFetch
 from graph.aio import AsyncGraph, make_async_driver
-from graph.driver import read, write_batches
+from graph.calibration import delete_calibration, record_calibration
+from graph.driver import read, write, write_batches
 from graph.embeddings import set_intention_embeddings
 from graph.intentions import merge_intentions
 from graph.products import merge_products
+from graph.schema import INTENTION_VECTOR_INDEX
 from mindkb.settings import Settings
 from retrieval import calibrate as cal
 from tests.conftest import reset_graph
@@ -119,3 +122,23 @@ def test_calibration_needs_an_index_with_vectors(empty_graph, settings, cli):
     proc = cli("db", "calibrate", "--json")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("mind: the intention index holds 0 vectors")
+
+
+def test_the_api_asks_the_index_for_the_calibrated_count_unless_the_setting_is_set(driver, settings, vectors):
+    db = settings.neo4j_database
+    plain = settings.model_copy(update={"api_search_min_fetch": 150})
+    plain.model_fields_set.discard("api_search_min_fetch")  # as when MIND_API_SEARCH_MIN_FETCH is unset
+    chosen = Settings(**{**settings.model_dump(), "api_search_min_fetch": 99})
+
+    async def least(s: Settings) -> int:
+        async_driver = make_async_driver(s)
+        try:
+            return await SearchFetch(s).least(AsyncGraph(async_driver, db))
+        finally:
+            await async_driver.close()
+
+    write(driver, db, delete_calibration, INTENTION_VECTOR_INDEX)
+    assert asyncio.run(least(plain)) == 150  # never calibrated: the setting's default
+    write(driver, db, record_calibration, INTENTION_VECTOR_INDEX, {"fetch": 37, "vectors": N})
+    assert asyncio.run(least(plain)) == 37  # the index's own measure
+    assert asyncio.run(least(chosen)) == 99  # MIND_API_SEARCH_MIN_FETCH set: the user's choice wins
