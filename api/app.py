@@ -21,12 +21,12 @@ from fastapi.responses import JSONResponse, Response
 
 from api.context import Context
 from api.errors import quiet_driver_retries
+from api.fetch import SearchFetch
 from api.graphiql import LocalGraphiQLRouter, mount_graphiql_assets
 from api.guard import GraphQLBodyGuard
 from api.headers import SecurityHeaders
 from api.health import TIMEOUT_S as HEALTH_TIMEOUT_S
 from api.health import HealthCheck
-from api.fetch import SearchFetch
 from api.keys import KeyCheck, audit_log
 from api.loaders import Loaders
 from api.schema import build_schema
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MIND-KB", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.keys = keys
     app.state.schema = build_schema(settings)
-    router = LocalGraphiQLRouter(app.state.schema, context_getter=get_context,
+    router: LocalGraphiQLRouter[Context, None] = LocalGraphiQLRouter(app.state.schema, context_getter=get_context,
                                  graphql_ide="graphiql" if settings.api_graphiql else None)
     app.include_router(router, prefix="/graphql")
     if settings.api_graphiql:

@@ -10,10 +10,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embedding.models import load_sentence_model
+from mindkb.errors import MindError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from embedding.onnx_encoder import OnnxSentenceModel
+
 
 
 class TextEncoder:
@@ -23,7 +31,7 @@ class TextEncoder:
     encode; `encode` batches whatever is not cached in one model call.
     """
 
-    def __init__(self, model, name: str, batch_size: int = 64, cache: int = 0):
+    def __init__(self, model: SentenceTransformer | OnnxSentenceModel, name: str, batch_size: int = 64, cache: int = 0) -> None:
         self.model = model
         self.name = name
         self.batch_size = batch_size
@@ -41,7 +49,10 @@ class TextEncoder:
 
     @property
     def dimensions(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        dims = self.model.get_sentence_embedding_dimension()
+        if dims is None:
+            raise MindError(f"embedding model {self.name!r} does not state its dimensions")
+        return int(dims)
 
     def _model_encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
@@ -56,7 +67,7 @@ class TextEncoder:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
             self.hits += len(texts) - len(missing)
-        fresh = dict(zip(missing, self._model_encode(missing))) if missing else {}
+        fresh = dict(zip(missing, self._model_encode(missing), strict=True)) if missing else {}
         with self._lock:
             out = []
             for text in texts:

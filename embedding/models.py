@@ -214,11 +214,11 @@ class _quiet:
     def __init__(self, *names: str):
         self.loggers = [logging.getLogger(n) for n in names]
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.levels = [lg.level for lg in self.loggers]
         for lg in self.loggers:
             lg.setLevel(logging.ERROR)
 
-    def __exit__(self, *exc):
-        for lg, level in zip(self.loggers, self.levels):
+    def __exit__(self, *exc: object) -> None:
+        for lg, level in zip(self.loggers, self.levels, strict=True):
             lg.setLevel(level)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from PIL import Image
@@ -21,6 +21,11 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from generation.families import Family, by_model_type, family_for
 from mindkb.errors import BadInput, BadOption, MindError, literal
+
+if TYPE_CHECKING:
+    import torch
+
+    from generation.fastpath import FastOptions, Processor
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +77,7 @@ def pick_device(device: str) -> str:
     return device
 
 
-def pick_dtype(dtype: str, device: str):
+def pick_dtype(dtype: str, device: str) -> torch.dtype | str:
     import torch
 
     if dtype in ("", "auto"):
@@ -113,10 +118,11 @@ def resolve_compile(mode: str, device: str, batch_size: int, quantized: bool = F
 class _FirstLogits:
     """A no-op logits processor that notes when `generate` has the prefill's logits."""
 
-    def __init__(self, device):
-        self.device, self.at = device, None
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.at: float | None = None
 
-    def __call__(self, input_ids, scores):
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if self.at is None:
             from generation.fastpath import sync
 
@@ -135,8 +141,9 @@ class TransformersBackend:
     summary says why (`no_fast_path`).
     """
 
-    def __init__(self, model, processor, model_id: str, batch_size: int = 8, compile: str = "off",
-                 fast_options=None, quantized: bool = False, family: Family | None = None):
+    def __init__(self, model: Any, processor: Processor, model_id: str, batch_size: int = 8,  # noqa: ANN401
+                 compile: str = "off", fast_options: FastOptions | None = None, quantized: bool = False,
+                 family: Family | None = None) -> None:
         from generation.fastpath import FastGenerator, FastOptions, Stats
 
         self.model = model
@@ -164,7 +171,8 @@ class TransformersBackend:
 
     @classmethod
     def load(cls, model_id: str, device: str = "auto", dtype: str = "auto", quantize: str | None = None,
-             batch_size: int = 8, compile: str = "off", fast_options=None) -> TransformersBackend:
+             batch_size: int = 8, compile: str = "off", fast_options: FastOptions | None = None,
+             ) -> TransformersBackend:
         """Any image-text-to-text checkpoint (a hub id or a folder) through the Auto classes."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -192,7 +200,7 @@ class TransformersBackend:
             raise MindError(f"model {model_id!r} is not an image-text-to-text checkpoint: "
                             f"{str(exc).splitlines()[0]}") from None
         if not quantize:
-            model = model.to(device)
+            model = model.to(device)  # type: ignore[arg-type]  # transformers' wrapped `to` hides its device parameter
         model.eval()
         return cls(model, processor, model_id, batch_size, compile=compile, fast_options=fast_options,
                    quantized=bool(quantize))
@@ -219,7 +227,7 @@ class TransformersBackend:
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             answers = self._generate_batch([texts[i] for i in idx], [requests[i].images for i in idx], decoding)
-            for i, answer in zip(idx, answers):
+            for i, answer in zip(idx, answers, strict=True):
                 out[i] = answer
         return out
 
@@ -236,7 +244,8 @@ class TransformersBackend:
             without = [i for i, imgs in enumerate(images) if not imgs]
             res = [""] * len(texts)
             for part in (with_img, without):
-                for i, a in zip(part, self._generate_batch([texts[j] for j in part], [images[j] for j in part], decoding)):
+                for i, a in zip(part, self._generate_batch([texts[j] for j in part], [images[j] for j in part], decoding),
+                                strict=True):
                     res[i] = a
             return res
         pixels = (images if self.family.nested_images else flat) if flat else None

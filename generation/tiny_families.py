@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from generation.tiny import RANDOM_WEIGHTS_KEY, TinySpec, build_tokenizer
+
+Tokenizer = Any  # a transformers fast tokenizer: its class differs per family
 
 # Idefics3's chat format ("User:<image> text<end_of_utterance>\nAssistant:"), as in its checkpoints.
 IDEFICS3_TEMPLATE = (
@@ -43,7 +46,7 @@ QWEN2_VL_TEMPLATE = (
 QWEN_SPECIALS = ["<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 
 
-def _tokenizer(specials: list[str], cls_name: str = "PreTrainedTokenizerFast", **kwargs: object):  # noqa: ANN202
+def _tokenizer(specials: list[str], cls_name: str = "PreTrainedTokenizerFast", **kwargs: object) -> Tokenizer:
     """The tiny LLaVA's word-level vocabulary with a family's special tokens added (in the tokenizer
     class the family's processor loads back)."""
     import transformers
@@ -58,7 +61,7 @@ def _tokenizer(specials: list[str], cls_name: str = "PreTrainedTokenizerFast", *
     return tok
 
 
-def _text_config(tok, spec: TinySpec) -> dict:  # noqa: ANN001 - a transformers tokenizer
+def _text_config(tok: Tokenizer, spec: TinySpec) -> dict:
     return dict(vocab_size=len(tok), hidden_size=spec.text_hidden, intermediate_size=spec.text_intermediate,
                 num_hidden_layers=spec.text_layers, num_attention_heads=spec.text_heads,
                 num_key_value_heads=spec.text_heads, max_position_embeddings=spec.max_positions,
@@ -107,10 +110,14 @@ def _gemma3(spec: TinySpec) -> tuple:
 def _qwen_parts(spec: TinySpec) -> tuple:
     """A Qwen2-VL-style tokenizer and processor: 8 px patches merged 2x2, images resized to 32-48 px
     (4 to 9 image tokens each; the image grid travels as image_grid_thw)."""
-    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
+    from transformers import (  # type: ignore[attr-defined]  # the video processor is a lazy export the stubs miss
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     tok = _tokenizer(QWEN_SPECIALS, "Qwen2TokenizerFast")
-    sizes = dict(patch_size=spec.patch_size, merge_size=2, temporal_patch_size=2,
+    sizes: dict[str, Any] = dict(patch_size=spec.patch_size, merge_size=2, temporal_patch_size=2,
                  min_pixels=spec.image_size**2, max_pixels=(spec.image_size * 3 // 2) ** 2)
     processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**sizes),
                                  video_processor=Qwen2VLVideoProcessor(**sizes), tokenizer=tok,
@@ -118,13 +125,13 @@ def _qwen_parts(spec: TinySpec) -> tuple:
     return tok, processor
 
 
-def _qwen_ids(tok) -> dict:  # noqa: ANN001 - a transformers tokenizer
+def _qwen_ids(tok: Tokenizer) -> dict:
     ids = tok.convert_tokens_to_ids
     return dict(image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
                 vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"))
 
 
-def _qwen_text(tok, spec: TinySpec) -> dict:  # noqa: ANN001 - a transformers tokenizer
+def _qwen_text(tok: Tokenizer, spec: TinySpec) -> dict:
     half = spec.text_hidden // spec.text_heads // 2  # multimodal rotary: temporal, height, width sections
     return {**_text_config(tok, spec), "rope_scaling": {"type": "mrope", "mrope_section": [half - 2 * (half // 4),
                                                                                          half // 4, half // 4]}}

@@ -60,7 +60,7 @@ def test_env_example_leaves_the_key_unset():
 def _stages() -> dict[str, str]:
     """The Dockerfile's stages by name, each with its own lines."""
     parts = re.split(r"^FROM \S+ AS (\S+)\s*$", (REPO / "Dockerfile").read_text(), flags=re.M)
-    return dict(zip(parts[1::2], parts[2::2]))
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def test_the_api_image_is_the_serve_install_with_the_onnx_export():

@@ -33,7 +33,7 @@ def test_paper_scale_benchmark_scaled_down(neo4j_server):
         assert row["searchIntentions_over_raw_p50"] > 0 and row["recommend_over_raw_p50"] > 0
     calibration = out["calibration"]  # the index's candidate count, measured once it is online
     table = [calibration["recall_by_fetch"][f] for f in sorted(calibration["recall_by_fetch"], key=int)]
-    assert all(b >= a - 0.02 for a, b in zip(table, table[1:])), table  # more candidates, no fewer neighbours
+    assert all(b >= a - 0.02 for a, b in zip(table, table[1:], strict=False)), table  # more candidates, no fewer neighbours
     assert calibration["vectors"] == graph["intentions"] and calibration["seconds"] > 0
     fetch = calibration["fetch"]
     assert not calibration["met"] or calibration["recall_by_fetch"][str(fetch)] >= calibration["target"]

@@ -40,13 +40,12 @@ def served(tmp_path_factory) -> tuple[str, str]:
     scratch = tmp_path_factory.mktemp("serve")  # it writes each received image to a temp file
     port = free_ports(1)[0]
     cli = Path(sys.executable).parent / "transformers"
-    log = open(scratch / "serve.log", "wb")
-    proc = subprocess.Popen(
-        [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--log-level", "warning"],
-        env={**os.environ, "TMPDIR": str(scratch), "HF_HUB_OFFLINE": "1"}, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    log.close()
+    with open(scratch / "serve.log", "wb") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--log-level", "warning"],
+            env={**os.environ, "TMPDIR": str(scratch), "HF_HUB_OFFLINE": "1"}, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     health = f"http://127.0.0.1:{port}/health"
     deadline = time.monotonic() + READY_SECONDS
     try:
