@@ -20,16 +20,19 @@ from cli.common import (
 from generation.backends import COMPILE_CHOICES
 from generation.requests import GenerateRequest
 from generation.runner import run_generate
+from generation.stages import STAGES
 from generation.tiny import write_tiny_model
 from mindkb.errors import BadInput
 from mindkb.output import emit, note
 from mindkb.relations import parse_relations
-from mindkb.settings import get_settings
+from mindkb.settings import TokenBudget, check_option, get_settings
 
 model_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
 
-STAGE_CHOICES = ("features", "intentions", "filter", "all")
-MAX_LIMIT = 100_000_000
+STAGE_CHOICES = (*STAGES, "all")
+STAGE_HELP = "Which stage to run (" + "; ".join(f"{name}: one unit per {stage.spec.unit}"
+                                                 for name, stage in STAGES.items()) + "; all: each in turn)."
+MAX_LIMIT = 100_000_000  # --limit has no setting: its bound lives here
 
 
 @model_app.command("tiny")
@@ -44,7 +47,7 @@ def tiny(
 
 
 def generate(
-    stage: str = typer.Option("all", "--stage", click_type=choice(*STAGE_CHOICES), help="Which stage to run."),
+    stage: str = typer.Option("all", "--stage", click_type=choice(*STAGE_CHOICES), help=STAGE_HELP),
     relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim "
@@ -77,49 +80,47 @@ def generate(
     gpus_per_actor: Optional[float] = GpusPerActorOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Run the three LLaVA stages (features, intentions, filter); only missing work is done."""
+    """Run the LLaVA stages (features, intentions, filter); only missing work is done."""
     if stage not in STAGE_CHOICES:
         raise BadInput(f"--stage must be one of {', '.join(STAGE_CHOICES)}")
     if limit is not None and not 0 <= limit <= MAX_LIMIT:
         raise BadInput(f"--limit must be between 0 and {MAX_LIMIT}")
-    if batch_size is not None and not 1 <= batch_size <= 1024:
-        raise BadInput("--batch-size must be between 1 and 1024")
-    if concurrency is not None and not 1 <= concurrency <= 1024:
-        raise BadInput("--concurrency must be between 1 and 1024")
-    if max_new_tokens is not None and not 1 <= max_new_tokens <= 4096:
-        raise BadInput("--max-new-tokens must be between 1 and 4096")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise BadInput("--temperature must be between 0 and 2")
+    if max_new_tokens is not None:
+        check_option("--max-new-tokens", max_new_tokens, TokenBudget)
     if quantize not in (None, "4bit", "8bit"):
         raise BadInput("--quantize must be 4bit or 8bit")
-    if lease_seconds is not None and not 0 < lease_seconds <= 7 * 24 * 3600:
-        raise BadInput("--lease-seconds must be positive and at most a week")
     chosen_engine, settings = engine_settings(get_settings(), engine, ray_address, actors, gpus_per_actor)
+    # Each value is checked against its setting's bounds (mindkb/settings.py), named by its option.
+    settings = settings.with_options({
+        "generation_batch_size": ("--batch-size", batch_size), "generation_concurrency": ("--concurrency", concurrency),
+        "generation_temperature": ("--temperature", temperature), "generation_seed": ("--seed", seed),
+        "generation_lease_seconds": ("--lease-seconds", lease_seconds),
+    })
     chosen_backend = backend or settings.generation_backend
     if chosen_backend not in ("transformers", "openai", "vllm"):
         raise BadInput("--backend must be transformers, openai or vllm")
     if chosen_backend == "vllm" and chosen_engine != "ray":
         raise BadInput("--backend vllm runs in Ray actors: add --engine ray")
     request = GenerateRequest(
-        stages=["features", "intentions", "filter"] if stage == "all" else [stage],
+        stages=list(STAGES) if stage == "all" else [stage],
         relations=parse_relations(relations),
         limit=limit,
-        batch_size=batch_size or settings.generation_batch_size,
-        batch_size_auto=batch_size is None and "generation_batch_size" not in settings.model_fields_set,
+        batch_size=settings.generation_batch_size,
+        batch_size_auto="generation_batch_size" not in settings.model_fields_set,
         compile=compile_mode or settings.generation_compile,
         model=model or settings.model,
         backend=chosen_backend,
         base_url=base_url or settings.openai_base_url,
         api_key=api_key or (settings.openai_api_key.get_secret_value() if settings.openai_api_key else None),
-        concurrency=concurrency or settings.generation_concurrency,
+        concurrency=settings.generation_concurrency,
         device=device or settings.device,
         dtype=dtype or settings.dtype,
         quantize=quantize,
         max_new_tokens=max_new_tokens,
-        seed=settings.generation_seed if seed is None else seed,
-        temperature=settings.generation_temperature if temperature is None else temperature,
+        seed=settings.generation_seed,
+        temperature=settings.generation_temperature,
         text_only=allow_text_only,
-        lease_seconds=lease_seconds or settings.generation_lease_seconds,
+        lease_seconds=settings.generation_lease_seconds,
         overwrite_features=overwrite_features,
         engine=chosen_engine,
     )
