@@ -80,7 +80,7 @@ def generate(
     gpus_per_actor: Optional[float] = GpusPerActorOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Run the LLaVA stages (features, intentions, filter); only missing work is done."""
+    """Run the LLaVA stages in order (features, intentions, filter); only missing work is done."""
     if stage not in STAGE_CHOICES:
         raise BadInput(f"--stage must be one of {', '.join(STAGE_CHOICES)}")
     if limit is not None and not 0 <= limit <= MAX_LIMIT:

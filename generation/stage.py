@@ -168,7 +168,7 @@ class Stage(ABC):
 
     spec: ClassVar[StageSpec]
 
-    def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions):
+    def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions) -> None:
         self.driver, self.database, self.backend, self.opt = driver, database, backend, options
         self.model = backend.model_id
         self.family = getattr(backend, "family", None) or family_for(self.model)  # how a pair's images go
@@ -240,7 +240,7 @@ class Stage(ABC):
         return {"model": self.model, "promptVersion": self.opt.prompt_version, "seed": self.decoding.seed,
                 "decoding": self.decoding.as_json(), "noise": self.noise, "pairImages": self.family.pair_images}
 
-    def image(self, path: str | None):
+    def image(self, path: str | None) -> object:
         """One decoded image per path per batch: a pair's stack is made once for all relations."""
         if not path:
             raise ImageError("no image path")

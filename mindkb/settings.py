@@ -6,7 +6,7 @@ names (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
@@ -266,7 +266,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_uri(self) -> "Settings":
+    def _default_uri(self) -> Settings:
         if self.neo4j_uri is None:
             self.neo4j_uri = f"bolt://localhost:{self.neo4j_bolt_port}"
         return self
@@ -309,7 +309,7 @@ class Settings(BaseSettings):
                  for name, (option, value) in options.items() if value is not None}
         return self.model_copy(update=given)
 
-    def validated(self) -> "Settings":
+    def validated(self) -> Settings:
         """These settings, each value checked again against its field's bounds: `model_copy(update=...)`
         skips validation (and re-validating the model would read the environment again). BadInput when invalid."""
         for name in type(self).model_fields:
@@ -326,7 +326,7 @@ class _Prefixed(PydanticBaseSettingsSource):
     """Variables `<prefix><key>` of `.env` and the environment (which wins), passed on as they are:
     the per-stage settings, whose names depend on which stages exist."""
 
-    def __init__(self, settings_cls: type[BaseSettings], prefix: str, *sources: PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], prefix: str, *sources: PydanticBaseSettingsSource) -> None:
         super().__init__(settings_cls)
         self.prefix = prefix
         self.sources = [s for s in sources if isinstance(s, PydanticBaseEnvSettingsSource)]
@@ -374,7 +374,7 @@ def _bounds_text(annotation: Any) -> str:
     return " and ".join(part for part in (low, high) if part)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bounds(name: str) -> TypeAdapter | None:
     """A validator of one field's type and constraints; None for a field without constraints."""
     field = Settings.model_fields[name]

@@ -33,7 +33,7 @@ class IntentionStage(Stage):
             prompts = [self.spec.prompt(u["titleA"] or u["asinA"], u["featuresA"], u["titleB"] or u["asinB"],
                                         u["featuresB"], template) for template in templates]
             out.append(Job(u, f"{u['asinA']}|{u['asinB']}", prompts, (u["imageA"], u["imageB"]),
-                           list(zip(u["missing"], templates))))
+                           list(zip(u["missing"], templates, strict=True))))
         return out
 
     def take(self, job: Job) -> Job:
@@ -53,7 +53,7 @@ class IntentionStage(Stage):
 
     def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
         u, prov, out = job.unit, self.provenance(), []
-        for (rel, template), raw in zip(job.meta, answers):
+        for (rel, template), raw in zip(job.meta, answers, strict=False):
             if raw is None:
                 continue
             answer = self.spec.parse(raw, template)

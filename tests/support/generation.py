@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neo4j import Driver
 from PIL import Image, ImageDraw
 
 from generation.stages import LEASES
@@ -63,7 +64,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60, ev
         time.sleep(every)
 
 
-def leases_expired(driver, database: str) -> bool:
+def leases_expired(driver: Driver, database: str) -> bool:
     """No lease of any stage is in force by the server's clock (the claims' own statement decides)."""
     return read(driver, database, live_lease_owners, LEASES) == []
 
