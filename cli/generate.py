@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -48,36 +47,36 @@ def tiny(
 
 def generate(
     stage: str = typer.Option("all", "--stage", click_type=choice(*STAGE_CHOICES), help=STAGE_HELP),
-    relations: Optional[str] = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many work units per stage."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Requests per model call / claim "
+    relations: str | None = typer.Option(None, "--relations", help="Comma-separated relation names (default: all 20)."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many work units per stage."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Requests per model call / claim "
                                              "(unset, on CUDA with the fast path: the largest that fits the memory)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
-    backend: Optional[str] = typer.Option(None, "--backend", click_type=choice("transformers", "openai", "vllm"),
+    model: str | None = typer.Option(None, "--model", help="Hugging Face id or local folder (MIND_MODEL)."),
+    backend: str | None = typer.Option(None, "--backend", click_type=choice("transformers", "openai", "vllm"),
                                            help="Where the model runs (vllm: with --engine ray; default MIND_BACKEND)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1"),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Requests in flight (openai backend)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
-    dtype: Optional[str] = typer.Option(None, "--dtype", click_type=choice("auto", "bf16", "fp16", "fp32"),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1"),
+    api_key: str | None = typer.Option(None, "--api-key", help="Bearer key for --base-url (MIND_OPENAI_API_KEY)."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight (openai backend)."),
+    device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
+    dtype: str | None = typer.Option(None, "--dtype", click_type=choice("auto", "bf16", "fp16", "fp32"),
                                          help="Weights' precision (default MIND_DTYPE)."),
-    quantize: Optional[str] = typer.Option(None, "--quantize", click_type=choice("4bit", "8bit"),
+    quantize: str | None = typer.Option(None, "--quantize", click_type=choice("4bit", "8bit"),
                                             help="Load the weights quantised (needs bitsandbytes)."),
-    compile_mode: Optional[str] = typer.Option(
+    compile_mode: str | None = typer.Option(
         None, "--compile", click_type=choice(*COMPILE_CHOICES),
         help="The fast path (static KV cache, shared prefixes, compiled decode on CUDA); auto: on for CUDA "
              "with batches >= 8 (MIND_GENERATION_COMPILE)."),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override every stage's default."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed, stored with each result."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", help="Default 0.2, as the paper."),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="Override every stage's default."),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed, stored with each result."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Default 0.2, as the paper."),
     allow_text_only: bool = typer.Option(False, "--allow-text-only", help="Use products without a usable image too."),
     overwrite_features: bool = typer.Option(False, "--overwrite-features",
                                             help="Regenerate features that were imported (kept by default)."),
-    lease_seconds: Optional[float] = typer.Option(None, "--lease-seconds", help="How long a claimed unit stays reserved."),
-    engine: Optional[str] = EngineOption,
-    ray_address: Optional[str] = RayAddressOption,
-    actors: Optional[int] = ActorsOption,
-    gpus_per_actor: Optional[float] = GpusPerActorOption,
+    lease_seconds: float | None = typer.Option(None, "--lease-seconds", help="How long a claimed unit stays reserved."),
+    engine: str | None = EngineOption,
+    ray_address: str | None = RayAddressOption,
+    actors: int | None = ActorsOption,
+    gpus_per_actor: float | None = GpusPerActorOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Run the LLaVA stages in order (features, intentions, filter); only missing work is done."""

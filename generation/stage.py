@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from neo4j import Driver, ManagedTransaction
+from PIL import Image
 
 from generation.backends import Backend, Decoding, Request
 from generation.families import STACKED, family_for
@@ -124,7 +125,8 @@ class Job:
     meta: list = field(default_factory=list)
 
 
-def job_images(paths: Sequence[str | None], load: Callable[[str | None], object], pair: str = STACKED) -> list:
+def job_images(paths: Sequence[str | None], load: Callable[[str | None], Image.Image],
+               pair: str = STACKED) -> list[Image.Image]:
     """The images the model sees for a job; `load` raises ImageError for a missing or bad file."""
     if not paths:
         return []
@@ -178,7 +180,7 @@ class Stage(ABC):
         self.scope = Scope(self.model, options.prompt_version, tuple(options.relations), options.text_only,
                            options.overwrite_features)
         self.budget = options.limit  # units the current loop may still start (intentions trim a pair to it)
-        self._images: dict[str, object] = {}
+        self._images: dict[str, Image.Image] = {}
 
     @property
     def name(self) -> str:
@@ -240,7 +242,7 @@ class Stage(ABC):
         return {"model": self.model, "promptVersion": self.opt.prompt_version, "seed": self.decoding.seed,
                 "decoding": self.decoding.as_json(), "noise": self.noise, "pairImages": self.family.pair_images}
 
-    def image(self, path: str | None) -> object:
+    def image(self, path: str | None) -> Image.Image:
         """One decoded image per path per batch: a pair's stack is made once for all relations."""
         if not path:
             raise ImageError("no image path")
@@ -255,7 +257,8 @@ class Stage(ABC):
         if not requests:
             return []
         try:
-            return self.backend.generate(requests, self.decoding)
+            answers: list[str | None] = list(self.backend.generate(requests, self.decoding))
+            return answers
         except Exception as exc:  # the batch fails; its units go back to the pool
             log.warning("%s: a batch of %d failed: %s: %s", self.name, len(requests), type(exc).__name__, exc)
             result.fail(f"generation: {type(exc).__name__}", len(requests))

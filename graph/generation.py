@@ -138,7 +138,7 @@ def count_feature_work(tx: ManagedTransaction, scope: Scope) -> int:
     record = tx.run(
         f"MATCH (p:Product) WHERE NOT {_FEATURED} AND ($textOnly OR {_USABLE_IMAGE}) RETURN count(p) AS n",
         **scope.params(),
-    ).single()
+    ).single(strict=True)
     return record["n"]
 
 
@@ -212,7 +212,7 @@ def count_intention_work(tx: ManagedTransaction, scope: Scope) -> int:
         "MATCH (a:Product)-[c:CO_BUY]->(b:Product) "
         f"WHERE {_PAIR_READY} WITH a, b, {_MISSING_RELATIONS} AS missing RETURN sum(size(missing)) AS n",
         **scope.params(),
-    ).single()
+    ).single(strict=True)
     return record["n"] or 0
 
 
@@ -309,7 +309,7 @@ def count_filter_work(tx: ManagedTransaction, scope: Scope) -> int:
     record = tx.run(
         "MATCH (i:Intention) WHERE i.status = 'GENERATED' AND i.relation IN $relations RETURN count(i) AS n",
         **scope.params(),
-    ).single()
+    ).single(strict=True)
     return record["n"]
 
 
@@ -382,4 +382,4 @@ def drop_leases(tx: ManagedTransaction, owners: list[str], leases: Sequence[Leas
     transaction."""
     return sum(tx.run(f"MATCH {lease.match} WHERE u.{lease.prefix}LeaseOwner IN $owners "
                       f"REMOVE u.{lease.prefix}LeaseOwner, u.{lease.prefix}LeaseUntil RETURN count(u) AS n",
-                      owners=owners).single()["n"] for lease in leases)
+                      owners=owners).single(strict=True)["n"] for lease in leases)

@@ -323,8 +323,9 @@ class Settings(BaseSettings):
 
 
 class _Prefixed(PydanticBaseSettingsSource):
-    """Variables `<prefix><key>` of `.env` and the environment (which wins), passed on as they are:
-    the per-stage settings, whose names depend on which stages exist."""
+    """Variables `<prefix><key>` of `.env` and the environment (which wins), under their setting names
+    (`max_new_tokens_features`, folded into one mapping by `Settings`): per-stage settings, whose
+    names depend on which stages exist, so no field names them."""
 
     def __init__(self, settings_cls: type[BaseSettings], prefix: str, *sources: PydanticBaseSettingsSource) -> None:
         super().__init__(settings_cls)
@@ -338,17 +339,18 @@ class _Prefixed(PydanticBaseSettingsSource):
         found: dict[str, Any] = {}
         for source in self.sources:
             env_vars = getattr(source, "env_vars", {})
-            found.update({k[5:]: v for k, v in env_vars.items() if k.lower().startswith(self.prefix) and v is not None})
+            found.update({k.lower().removeprefix("mind_"): v for k, v in env_vars.items()
+                          if k.lower().startswith(self.prefix) and v is not None})
         return found
 
 
-def field_type(name: str) -> Any:
+def field_type(name: str) -> object:
     """A setting's type with its constraints (`Annotated[int, Ge(1), Le(1024)]`)."""
     field = Settings.model_fields[name]
     return Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
 
 
-def check_option(option: str, value: T, annotation: Any) -> T:
+def check_option(option: str, value: T, annotation: object) -> T:
     """A command-line value checked against a setting's type and bounds (`field_type`, `TokenBudget`):
     the bounds are stated once, on the settings; BadInput naming `option` when the value is outside."""
     try:
@@ -359,7 +361,7 @@ def check_option(option: str, value: T, annotation: Any) -> T:
         raise BadInput(f"{option} {message}") from None
 
 
-def _bounds_text(annotation: Any) -> str:
+def _bounds_text(annotation: object) -> str:
     """`between 1 and 1024`, `greater than 0 and at most 604800`, `at least 0`: a type's numeric bounds."""
     marks: dict[str, Any] = {}
     for item in get_args(annotation)[1:]:

@@ -17,11 +17,11 @@ def test_stages_run_in_the_order_their_specs_declare():
         assert stage.spec.name == name and stage.spec.after == before
         assert stage.spec.unit and callable(stage.spec.prompt) and callable(stage.spec.parse)
     # the dead-lease scan covers each stage's lease once
-    assert LEASES == tuple(s.spec.lease for s in STAGES.values()) and len(set(LEASES)) == len(STAGES)
+    assert tuple(s.spec.lease for s in STAGES.values()) == LEASES and len(set(LEASES)) == len(STAGES)
 
 
 def test_the_cli_offers_every_registered_stage():
-    assert STAGE_CHOICES == (*STAGES, "all")
+    assert (*STAGES, "all") == STAGE_CHOICES
 
 
 def test_budgets_come_from_the_specs_and_their_settings(tmp_path, monkeypatch):
