@@ -225,14 +225,15 @@ def measure(backend: TransformersBackend, folder: Path, relations: Sequence[Rela
 
 def paper_tokens(intention_tokens: int = INTENTION_TOKENS) -> dict:
     """Generated tokens of the paper's run, with the stages' budgets from the settings."""
+    from generation.requests import token_budgets
     from mindkb.settings import Settings
 
-    s = Settings()
+    budgets = token_budgets(Settings())
     units = PAPER_PAIRS * PAPER_RELATIONS
     return {
-        "intentions": units * min(intention_tokens, s.max_new_tokens_intentions),
-        "filter": units * s.max_new_tokens_filter,
-        "features": PAPER_PRODUCTS * s.max_new_tokens_features,
+        "intentions": units * min(intention_tokens, budgets["intentions"]),
+        "filter": units * budgets["filter"],
+        "features": PAPER_PRODUCTS * budgets["features"],
     }
 
 

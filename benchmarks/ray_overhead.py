@@ -28,14 +28,13 @@ from benchmarks.synthetic import prepare_empty
 from embedding.models import embedding_dimensions
 from generation.requests import GenerateRequest
 from generation.runner import run_generate
+from generation.stages import STAGES
 from generation.tiny import write_tiny_model
 from graph.driver import connect, write
 from graph.products import merge_co_buys, merge_products
 from graph.schema import apply_schema
 from mindkb.relations import RELATIONS
 from mindkb.settings import Settings, get_settings
-
-STAGES = ["features", "intentions", "filter"]
 
 
 def seed(driver: Driver, database: str, folder: Path, products: int, dims: int, wipe: bool) -> None:

@@ -44,16 +44,13 @@ def engine_settings(settings: Settings, engine: str | None, ray_address: str | N
     chosen = engine or settings.engine
     if chosen not in ENGINES:
         raise BadInput(f"--engine must be {' or '.join(ENGINES)}")
-    if actors is not None and not 1 <= actors <= 4096:
-        raise BadInput("--actors must be between 1 and 4096")
-    if gpus_per_actor is not None and not 0 <= gpus_per_actor <= 64:
-        raise BadInput("--gpus-per-actor must be between 0 and 64")
-    flags = {"--ray-address": ("ray_address", ray_address), "--actors": ("ray_actors", actors),
-             "--gpus-per-actor": ("ray_gpus_per_actor", gpus_per_actor)}
-    given = {flag: pair for flag, pair in flags.items() if pair[1] is not None}
+    flags = {"ray_address": ("--ray-address", ray_address), "ray_actors": ("--actors", actors),
+             "ray_gpus_per_actor": ("--gpus-per-actor", gpus_per_actor)}
+    settings = settings.with_options(flags)  # bounds checked against the settings' fields
+    given = [option for option, value in flags.values() if value is not None]
     if given and chosen != "ray":
         raise BadInput(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --engine ray")
-    return chosen, settings.model_copy(update=dict(given.values()))
+    return chosen, settings
 
 
 @contextmanager

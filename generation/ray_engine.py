@@ -52,7 +52,7 @@ from generation.families import SEPARATE, STACKED
 from generation.images import ImageError, load_image
 from generation.requests import GenerateRequest, decodings, make_backend, stage_options
 from generation.stage import Job, Span, Stage, StageOptions, StageResult, job_images
-from generation.stages import STAGE_CLASSES
+from generation.stages import make_stage, release_dead_leases
 from graph.driver import make_driver
 from mindkb.errors import BadOption
 from mindkb.output import progress
@@ -97,7 +97,7 @@ class _Worker:
 
     def __init__(self, name: str, settings: Settings, options: StageOptions, backend: Backend):
         self.driver = make_driver(settings)
-        self.stage = STAGE_CLASSES[name](self.driver, settings.neo4j_database, backend, options)
+        self.stage = make_stage(name, self.driver, settings.neo4j_database, backend, options)
 
     def __del__(self) -> None:
         self.driver.close()
@@ -124,7 +124,7 @@ def run_stage_on_ray(stage: Stage, pool: raycluster.Pool, actors: Callable[[Data
                      ) -> StageResult:
     """One stage: partitions from the driver, `actors` over them; their counts added up here (or,
     for pipelines that answer prompts rather than partitions, `commit` writes the answers)."""
-    stage.release_dead_leases()
+    release_dead_leases(stage.db)
     result = StageResult(stage.name)
     started = time.perf_counter()
     total = stage.count(result)
@@ -330,15 +330,15 @@ def run_generate_on_ray(driver: Driver, settings: Settings, req: GenerateRequest
         per_stage = decodings(settings, req)
         results = []
         for name in req.stages:
-            stage = STAGE_CLASSES[name](driver, settings.neo4j_database, RemoteModel(req.model), options)
+            planner = make_stage(name, driver, settings.neo4j_database, RemoteModel(req.model), options)
             if req.backend == "vllm":
                 answer = vllm_processor(req.model, per_stage[name], pool, req.batch_size, req.text_only,
-                                        stage.family.pair_images)
-                results.append(run_prompt_stage(stage, pool, worker, answer))
+                                        planner.family.pair_images)
+                results.append(run_prompt_stage(planner, pool, worker, answer))
             else:
                 load = partial(make_backend, settings, req)
                 actors = partial(_stage_actors, name=name, settings=worker, options=options, load=load, pool=pool)
-                results.append(run_stage_on_ray(stage, pool, actors))
+                results.append(run_stage_on_ray(planner, pool, actors))
         return results
     finally:
         raycluster.leave(session)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from generation.backends import Backend, Decoding, OpenAIBackend, TransformersBackend
 from generation.fastpath import FastOptions
 from generation.stage import StageOptions
-from mindkb.errors import BadOption
+from generation.stages import STAGES
+from mindkb.errors import BadInput, BadOption
 from mindkb.settings import Settings
 
 
@@ -39,12 +40,19 @@ class GenerateRequest:
     batch_size_auto: bool = False  # no batch size was given: in-process on CUDA, size it to the memory
 
 
+def token_budgets(settings: Settings) -> dict[str, int]:
+    """Each stage's output budget: its spec's, or its MIND_MAX_NEW_TOKENS_<NAME> setting."""
+    unknown = sorted(set(settings.max_new_tokens) - set(STAGES))
+    if unknown:
+        raise BadInput(f"invalid setting MIND_MAX_NEW_TOKENS_{unknown[0].upper()}: no such stage "
+                       f"(stages: {', '.join(STAGES)})")
+    return {name: settings.max_new_tokens.get(name, stage.spec.max_new_tokens) for name, stage in STAGES.items()}
+
+
 def decodings(settings: Settings, req: GenerateRequest) -> dict[str, Decoding]:
-    """Per-stage output budgets: long descriptions, <=120-word intentions, short verdicts."""
-    budgets = {"features": settings.max_new_tokens_features, "intentions": settings.max_new_tokens_intentions,
-               "filter": settings.max_new_tokens_filter}
+    """Per-stage decodings: the stage's budget (or --max-new-tokens for all), the run's temperature and seed."""
     return {stage: Decoding(max_new_tokens=req.max_new_tokens or n, temperature=req.temperature, seed=req.seed)
-            for stage, n in budgets.items()}
+            for stage, n in token_budgets(settings).items()}
 
 
 def make_backend(settings: Settings, req: GenerateRequest) -> Backend:

@@ -1,14 +1,19 @@
-"""The claim -> generate -> commit loop every stage runs over work units found in the graph.
+"""What a stage is, and the claim -> generate -> commit loop every stage runs over work units in the graph.
+
+A stage is declared once, as a `Stage` subclass whose `spec` (a `StageSpec`) names its statements in
+`graph/generation.py`, its prompt builder, its answer's parser, its token budget, where its leases
+live and what one unit of work is; the subclass adds only `jobs` (the prompts of claimed units) and
+`rows` (what an answer becomes). `generation/stages/` holds one module per stage and the registry.
 
 Each loop claims a batch under a lease, runs the backend once for the whole batch and writes the
 batch's results in one transaction that also releases the leases. A run therefore does exactly
 the missing work, several runs can share a database, and a killed run loses only its current
-batch (its leases expire and another run takes the units).
+batch (its leases expire and another run takes the units). Both engines run the loop below: `run`
+over all the work in this process, and `generation.ray_engine`, whose actors each run `loop` over
+one partition of the keys (`spans`) with the same claims, leases and commits.
 
-A stage says what its units ask the model (`jobs`: prompts and image paths) and what an answer
-becomes (`rows`, `store`). Both engines run the loop below: `run` over all the work in this
-process, and `generation.ray_engine`, whose actors each run `loop` over one partition of the keys
-(`spans`) with the same claims, leases and commits.
+One batch, in order: `loop` -> `claim` (spec.claim) -> `work`: `jobs` -> `take` -> `generate`
+(the backend) -> `finish`: `rows` (spec.parse) -> `store` (spec.commit).
 """
 
 from __future__ import annotations
@@ -22,16 +27,18 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from neo4j import Driver
+from neo4j import Driver, ManagedTransaction
+from PIL import Image
 
 from generation.backends import Backend, Decoding, Request
 from generation.families import STACKED, family_for
 from generation.images import ImageError, load_image, stack_vertical
 from generation.prompts import PROMPT_VERSION
 from generation.tiny import random_weights
-from graph import generation as q
 from graph.driver import Patient
+from graph.generation import Lease, Scope
 from mindkb.output import progress
 from mindkb.processes import alive
 
@@ -118,7 +125,8 @@ class Job:
     meta: list = field(default_factory=list)
 
 
-def job_images(paths: Sequence[str | None], load: Callable[[str | None], object], pair: str = STACKED) -> list:
+def job_images(paths: Sequence[str | None], load: Callable[[str | None], Image.Image],
+               pair: str = STACKED) -> list[Image.Image]:
     """The images the model sees for a job; `load` raises ImageError for a missing or bad file."""
     if not paths:
         return []
@@ -129,45 +137,67 @@ def job_images(paths: Sequence[str | None], load: Callable[[str | None], object]
     return [stack_vertical(load(paths[0]), load(paths[1]))]
 
 
-class Stage(ABC):
-    """One stage bound to a database, a backend and options; subclasses say what a unit is."""
+Statement = Callable[..., Any]  # a transaction function of graph/generation.py
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage, declared once: the registry, the CLI, the budgets and the lease scans read it here.
+
+    The statements take the run's `Scope` (see graph/generation.py): `count(tx, scope)`,
+    `claim(tx, scope, owner, exclude, limit, lease_ms, after, upto)`, `spans(tx, scope, size, limit)`,
+    `commit(tx, units, rows, owner, provenance)`, and `not_ready(tx, scope)` where some units cannot
+    be done yet (counted as skipped, by reason).
+    """
 
     name: str
+    unit: str  # what one unit of work is (for --help and the docs)
+    after: str | None  # the stage whose results this one reads; None: the first
+    max_new_tokens: int  # the output budget; MIND_MAX_NEW_TOKENS_<NAME> or --max-new-tokens override it
+    lease: Lease  # where its leases live (a lease scan frees those of dead workers)
+    prompt: Callable[..., str]  # the prompt builder (generation/prompts.py)
+    parse: Callable[..., Any]  # what an answer becomes (mindkb/normalize.py)
+    count: Callable[[ManagedTransaction, Scope], int]
+    claim: Statement
+    spans: Statement
+    commit: Statement
+    not_ready: Callable[[ManagedTransaction, Scope], dict[str, int]] | None = None
 
-    def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions):
+
+class Stage(ABC):
+    """One stage bound to a database, a backend and options: the loop, run through `spec`'s statements;
+    subclasses say what a claimed unit asks the model (`jobs`) and what an answer becomes (`rows`)."""
+
+    spec: ClassVar[StageSpec]
+
+    def __init__(self, driver: Driver, database: str, backend: Backend, options: StageOptions) -> None:
         self.driver, self.database, self.backend, self.opt = driver, database, backend, options
         self.model = backend.model_id
         self.family = getattr(backend, "family", None) or family_for(self.model)  # how a pair's images go
         self.noise = random_weights(self.model)  # a random model's text and verdicts are marked as noise
         self.db = Patient(driver, database, options.db_uri, options.db_wait_seconds)
         self.decoding = options.decoding[self.name]
+        self.scope = Scope(self.model, options.prompt_version, tuple(options.relations), options.text_only,
+                           options.overwrite_features)
         self.budget = options.limit  # units the current loop may still start (intentions trim a pair to it)
-        self._images: dict[str, object] = {}
+        self._images: dict[str, Image.Image] = {}
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     # what each stage defines ------------------------------------------------------------------
     @abstractmethod
-    def count(self, result: StageResult) -> int:
-        """Units to do (for the progress bar); units that cannot be done are counted as skipped."""
-
-    @abstractmethod
-    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
-        """(candidates seen, units leased) among the span's keys: nothing seen means it is done."""
-
-    @abstractmethod
-    def spans(self, size: int, limit: int | None) -> list[Span]:
-        """The work as partitions of about `size` units (all of it, or the first `limit` units)."""
-
-    @abstractmethod
     def jobs(self, units: list[dict]) -> list[Job]:
-        """The model requests of leased units: prompts and the paths of their images."""
+        """The model requests of leased units: prompts (`spec.prompt`) and the paths of their images."""
 
     @abstractmethod
     def rows(self, job: Job, answers: list[str | None], result: StageResult, exclude: list) -> list[dict]:
-        """Result rows from a job's answers (None: that request failed and is already counted)."""
+        """Result rows from a job's answers (`spec.parse`; None: that request failed and is already counted)."""
 
-    @abstractmethod
-    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
-        """Write the rows under this run's leases and release every lease of `units`: one commit."""
+    def claim_size(self, want: int) -> int:
+        """How many claim units to ask for when `want` units of work are wanted."""
+        return want
 
     def take(self, job: Job) -> Job:
         """The part of a job that the run's --limit still allows (all of it, but for intentions)."""
@@ -182,12 +212,37 @@ class Stage(ABC):
         result.skip("image unreadable")
         exclude.append(job.key)
 
+    # the statements, run alike for every stage -----------------------------------------------
+    def count(self, result: StageResult) -> int:
+        """Units to do (for the progress bar); units that cannot be done are counted as skipped."""
+        if self.spec.not_ready is not None:
+            for reason, n in self.db.read(self.spec.not_ready, self.scope).items():
+                result.skip(reason, n)
+        return self.db.read(self.spec.count, self.scope)
+
+    def claim(self, exclude: list, want: int, span: Span) -> tuple[int, list[dict]]:
+        """(candidates seen, units leased) among the span's keys: nothing seen means it is done."""
+        return self.db.write(self.spec.claim, self.scope, self.opt.owner, exclude, self.claim_size(want),
+                             self.opt.lease_ms, span.after, span.upto)
+
+    def spans(self, size: int, limit: int | None) -> list[Span]:
+        """The work as partitions of about `size` units (all of it, or the first `limit` units)."""
+        return [Span(r["after"], r["upto"], r["budget"])
+                for r in self.db.read(self.spec.spans, self.scope, size, limit)]
+
+    def store(self, units: list[dict], rows: list[dict], result: StageResult) -> None:
+        """Write the rows under this run's leases and release every lease of `units`: one commit."""
+        written = self.db.write(self.spec.commit, units, rows, self.opt.owner, self.provenance())
+        result.done += written
+        if written < len(rows):
+            result.skip("lease lost to another worker", len(rows) - written)
+
     # shared helpers ---------------------------------------------------------------------------
     def provenance(self) -> dict:
         return {"model": self.model, "promptVersion": self.opt.prompt_version, "seed": self.decoding.seed,
                 "decoding": self.decoding.as_json(), "noise": self.noise, "pairImages": self.family.pair_images}
 
-    def image(self, path: str | None):
+    def image(self, path: str | None) -> Image.Image:
         """One decoded image per path per batch: a pair's stack is made once for all relations."""
         if not path:
             raise ImageError("no image path")
@@ -202,7 +257,8 @@ class Stage(ABC):
         if not requests:
             return []
         try:
-            return self.backend.generate(requests, self.decoding)
+            answers: list[str | None] = list(self.backend.generate(requests, self.decoding))
+            return answers
         except Exception as exc:  # the batch fails; its units go back to the pool
             log.warning("%s: a batch of %d failed: %s: %s", self.name, len(requests), type(exc).__name__, exc)
             result.fail(f"generation: {type(exc).__name__}", len(requests))
@@ -237,40 +293,19 @@ class Stage(ABC):
             at += len(job.prompts)
         self.store(units, rows, result)
 
-    def commit(self, result: StageResult, write_fn: Callable, release_fn: Callable, key: str,
-               units: list[dict], rows: list[dict]) -> None:
-        """Write a batch's results under our leases, count what another worker took, free the rest."""
-        written = set(self.db.write(write_fn, rows, self.opt.owner, self.provenance()) if rows else ())
-        result.done += len(written)
-        if len(written) < len(rows):
-            result.skip("lease lost to another worker", len(rows) - len(written))
-        leftover = [u[key] for u in units if u[key] not in written]
-        if leftover:
-            self.db.write(release_fn, leftover, self.opt.owner)
-
-    def release_dead_leases(self) -> int:
-        """Free the leases of workers on this host whose process is gone (killed with -9, say).
-
-        Without this a re-run right after a crash would find those units leased, skip them and
-        finish with work missing until the leases expire.
-        """
-        host = socket.gethostname()
-        dead = [o for o in self.db.read(q.live_lease_owners) if _dead_local_owner(o, host)]
-        return self.db.write(q.drop_leases, dead) if dead else 0
-
     def owner_gone(self) -> bool:
         """Whether the process our leases name has ended on this host: Ray actors claim under their
         driver's owner, and once a killed driver's next run has freed its leases, an actor that
         claimed on under that owner (Ray ends the job a while later) would leave leases nobody frees."""
-        if _dead_local_owner(self.opt.owner, socket.gethostname()):
+        if dead_local_owner(self.opt.owner, socket.gethostname()):
             log.warning("%s: lease owner %s has ended: no more claims", self.name, self.opt.owner)
             return True
         return False
 
     # the loop ---------------------------------------------------------------------------------
     def run(self) -> StageResult:
-        """All of the stage's missing work (up to --limit units), here."""
-        self.release_dead_leases()
+        """All of the stage's missing work (up to --limit units), here (dead workers' leases freed first:
+        `generation.stages.run_stage`)."""
         result = StageResult(self.name)
         started = time.perf_counter()
         total = self.count(result)
@@ -307,7 +342,7 @@ class Stage(ABC):
                 remaining -= max(used, 1)
 
 
-def _dead_local_owner(owner: str, host: str) -> bool:
+def dead_local_owner(owner: str, host: str) -> bool:
     """Owner ids are host:pid:nonce; only a process on this host can be checked."""
     parts = owner.split(":")
     if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():

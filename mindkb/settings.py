@@ -6,12 +6,15 @@ names (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
+import annotated_types
 from pydantic import AliasChoices, Field, SecretStr, TypeAdapter, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import PydanticBaseEnvSettingsSource
 
 from mindkb.errors import BadInput
 
@@ -22,6 +25,10 @@ NEO4J_LTS_VERSION = "5.26.30"
 ENGINES = ("in-process", "ray")  # how `mind generate` and `mind embed` run (MIND_ENGINE, --engine)
 # The newest neo4j-browser release on Maven Central; it is built for the whole 5.x line.
 NEO4J_BROWSER_VERSION = "5.24.0"
+
+# A generation stage's output budget (MIND_MAX_NEW_TOKENS_<STAGE>, --max-new-tokens).
+TokenBudget = Annotated[int, Field(ge=1, le=4096)]
+T = TypeVar("T")
 
 
 class Settings(BaseSettings):
@@ -92,9 +99,8 @@ class Settings(BaseSettings):
     generation_lease_seconds: float = Field(900.0, gt=0, le=7 * 24 * 3600)
     generation_seed: int = Field(0, ge=0)
     generation_temperature: float = Field(0.2, ge=0, le=2)
-    max_new_tokens_features: int = Field(384, ge=1, le=4096)
-    max_new_tokens_intentions: int = Field(200, ge=1, le=4096)
-    max_new_tokens_filter: int = Field(96, ge=1, le=4096)
+    # Per stage, overriding the budget its spec declares (generation/stages/): MIND_MAX_NEW_TOKENS_FEATURES=512.
+    max_new_tokens: dict[str, TokenBudget] = Field(default_factory=dict)
     # The in-process fast path (docs/generation.md): static KV caches, shared prompt prefixes
     # prefilled once, a compiled decode step. auto: on for CUDA with batches of 8 or more.
     generation_compile: Literal["auto", "on", "off"] = Field("auto")
@@ -215,14 +221,29 @@ class Settings(BaseSettings):
     api_document_cache: int = Field(256, ge=0, le=100_000)
     api_document_cache_bytes: int = Field(16 * 1024 * 1024, ge=0, le=4 * 1024**3)
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        prefixed = _Prefixed(settings_cls, "mind_max_new_tokens_", dotenv_settings, env_settings)
+        return init_settings, env_settings, dotenv_settings, prefixed, file_secret_settings
+
     @model_validator(mode="before")
     @classmethod
     def _environment_names(cls, data: object) -> object:
-        """Settings(MIND_API_PORT=...) works like the environment variable of the same name."""
-        if isinstance(data, dict):
-            return {(k[5:].lower() if isinstance(k, str) and k.startswith("MIND_") else k): v
-                    for k, v in data.items()}
-        return data
+        """Settings(MIND_API_PORT=...) works like the environment variable of the same name, and
+        `max_new_tokens_<stage>` (MIND_MAX_NEW_TOKENS_<STAGE>) is that stage's `max_new_tokens`."""
+        if not isinstance(data, dict):
+            return data
+        out = {(k[5:].lower() if isinstance(k, str) and k.startswith("MIND_") else k): v for k, v in data.items()}
+        per_stage = {k.removeprefix("max_new_tokens_"): out.pop(k) for k in list(out)
+                     if isinstance(k, str) and k.startswith("max_new_tokens_")}
+        if per_stage:
+            given = out.get("max_new_tokens")
+            out["max_new_tokens"] = {**per_stage, **(given if isinstance(given, dict) else {})}
+        return out
 
     @field_validator("progress", mode="before")
     @classmethod
@@ -246,7 +267,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_uri(self) -> "Settings":
+    def _default_uri(self) -> Settings:
         if self.neo4j_uri is None:
             self.neo4j_uri = f"bolt://localhost:{self.neo4j_bolt_port}"
         return self
@@ -282,7 +303,14 @@ class Settings(BaseSettings):
             ) from None
 
 
-    def validated(self) -> "Settings":
+    def with_options(self, options: dict[str, tuple[str, Any]]) -> Settings:
+        """These settings with the values given on the command line (field -> (option, value); None:
+        not given), each checked against its field's bounds; BadInput naming the option when out of them."""
+        given = {name: check_option(option, value, field_type(name))
+                 for name, (option, value) in options.items() if value is not None}
+        return self.model_copy(update=given)
+
+    def validated(self) -> Settings:
         """These settings, each value checked again against its field's bounds: `model_copy(update=...)`
         skips validation (and re-validating the model would read the environment again). BadInput when invalid."""
         for name in type(self).model_fields:
@@ -295,7 +323,61 @@ class Settings(BaseSettings):
         return self
 
 
-@lru_cache(maxsize=None)
+class _Prefixed(PydanticBaseSettingsSource):
+    """Variables `<prefix><key>` of `.env` and the environment (which wins), under their setting names
+    (`max_new_tokens_features`, folded into one mapping by `Settings`): per-stage settings, whose
+    names depend on which stages exist, so no field names them."""
+
+    def __init__(self, settings_cls: type[BaseSettings], prefix: str, *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.prefix = prefix
+        self.sources = [s for s in sources if isinstance(s, PydanticBaseEnvSettingsSource)]
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for source in self.sources:
+            env_vars = getattr(source, "env_vars", {})
+            found.update({k.lower().removeprefix("mind_"): v for k, v in env_vars.items()
+                          if k.lower().startswith(self.prefix) and v is not None})
+        return found
+
+
+def field_type(name: str) -> object:
+    """A setting's type with its constraints (`Annotated[int, Ge(1), Le(1024)]`)."""
+    field = Settings.model_fields[name]
+    return Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+
+
+def check_option(option: str, value: T, annotation: object) -> T:
+    """A command-line value checked against a setting's type and bounds (`field_type`, `TokenBudget`):
+    the bounds are stated once, on the settings; BadInput naming `option` when the value is outside."""
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        bounds = _bounds_text(annotation)
+        message = f"must be {bounds}" if bounds else str(exc.errors()[0].get("msg", "is invalid"))
+        raise BadInput(f"{option} {message}") from None
+
+
+def _bounds_text(annotation: object) -> str:
+    """`between 1 and 1024`, `greater than 0 and at most 604800`, `at least 0`: a type's numeric bounds."""
+    marks: dict[str, Any] = {}
+    for item in get_args(annotation)[1:]:
+        for mark in (item.metadata if isinstance(item, FieldInfo) else [item]):
+            if isinstance(mark, annotated_types.Ge | annotated_types.Gt | annotated_types.Le | annotated_types.Lt):
+                kind = type(mark).__name__.lower()
+                marks[kind] = getattr(mark, kind)
+    low = (f"at least {marks['ge']}" if "ge" in marks else f"greater than {marks['gt']}" if "gt" in marks else "")
+    high = (f"at most {marks['le']}" if "le" in marks else f"less than {marks['lt']}" if "lt" in marks else "")
+    if "ge" in marks and "le" in marks:
+        return f"between {marks['ge']} and {marks['le']}"
+    return " and ".join(part for part in (low, high) if part)
+
+
+@cache
 def _bounds(name: str) -> TypeAdapter | None:
     """A validator of one field's type and constraints; None for a field without constraints."""
     field = Settings.model_fields[name]
@@ -309,6 +391,8 @@ def describe(exc: ValidationError, name: str | None = None) -> str:
     field = Settings.model_fields.get(loc[0]) if loc else None
     if field is not None and field.validation_alias is None:
         loc[0] = "MIND_" + loc[0].upper()
+        if len(loc) > 1 and loc[0] == "MIND_MAX_NEW_TOKENS":
+            loc = [f"{loc[0]}_{loc[1].upper()}", *loc[2:]]  # a per-stage budget, named as its variable
     where = ".".join(loc) or "settings"
     ctx = first.get("ctx") or {}
     if first.get("type") == "too_short":

@@ -87,3 +87,21 @@ def test_version(cli) -> None:
     result = cli("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"mind {version('mind-kb')}"
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--batch-size", "0"], "mind: --batch-size must be between 1 and 1024"),
+    (["--temperature", "3"], "mind: --temperature must be between 0 and 2"),
+    (["--lease-seconds", "0"], "mind: --lease-seconds must be greater than 0 and at most 604800"),
+    (["--max-new-tokens", "5000"], "mind: --max-new-tokens must be between 1 and 4096"),
+    (["--engine", "ray", "--actors", "0"], "mind: --actors must be between 1 and 4096"),
+])
+def test_generate_refuses_a_value_outside_its_settings_bounds(args, said, capsys):
+    """The bounds live on the settings; the CLI names the option in one line and exits 2."""
+    from cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["generate", *args, "--json"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [said]

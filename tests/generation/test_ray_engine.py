@@ -17,7 +17,7 @@ from generation.backends import TransformersBackend
 from generation.ray_engine import RemoteModel, run_prompt_stage
 from generation.requests import GenerateRequest, decodings, stage_options
 from generation.runner import run_generate
-from generation.stages import STAGE_CLASSES
+from generation.stages import make_stage
 from tests.conftest import reset_graph
 from tests.support.generation import AnswerRows, build_tiny, rows, seed_catalog
 from tests.support.processes import finish, kill_when, start_mind
@@ -147,7 +147,7 @@ def test_prompt_pipeline_of_the_vllm_path_commits_each_claimed_batch(driver, set
     pool = raycluster.Pool(actors=1, gpus=0, cpus=1, partition=5)
     done = []
     for name, decoding in list(decodings(settings, req).items())[:2]:  # the filter's path is the features' one
-        stage = STAGE_CLASSES[name](driver, db, RemoteModel(req.model), options)
+        stage = make_stage(name, driver, db, RemoteModel(req.model), options)
         answer = partial(_answer_rows, model=req.model, decoding=decoding)
         done.append(run_prompt_stage(stage, pool, raycluster.worker_settings(settings), answer).summary())
     assert [s["done"] for s in done] == [6, 5 * len(RELS)]

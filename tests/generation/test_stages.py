@@ -6,20 +6,21 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
 from generation.backends import Decoding, TransformersBackend
 from generation.prompts import PROMPT_VERSION
 from generation.stage import Span, StageOptions, StageResult
-from generation.stages import FeatureStage, IntentionStage, run_stage
+from generation.stages import STAGES, run_stage
+from generation.stages.features import FeatureStage
+from generation.stages.intentions import IntentionStage
 from graph import generation as q
 from graph.driver import write
 from mindkb.ids import intention_id
 from mindkb.normalize import normalize_intention
 from mindkb.relations import BY_NAME
-from tests.support.generation import build_tiny, rows, seed_catalog
+from tests.support.generation import build_tiny, leases_expired, rows, seed_catalog, wait_until
 
 RELS = ["UsedFor", "Can", "Open"]
 
@@ -31,7 +32,7 @@ def backend(tmp_path_factory):
 
 
 def options(**kw) -> StageOptions:
-    dec = {s: Decoding(max_new_tokens=6, seed=3) for s in ("features", "intentions", "filter")}
+    dec = {s: Decoding(max_new_tokens=6, seed=3) for s in STAGES}
     base = dict(relations=RELS, batch_size=4, lease_seconds=60, decoding=dec)
     base.update(kw)
     return StageOptions(**base)
@@ -99,12 +100,12 @@ def test_text_only_uses_products_without_images(empty_graph, settings, backend, 
 def test_units_of_a_dead_worker_are_taken_over_after_expiry(empty_graph, settings, backend, tmp_path):
     db = settings.neo4j_database
     seed_catalog(empty_graph, db, tmp_path, n=3, pairs=[])
-    seen, claimed = write(empty_graph, db, q.claim_feature_batch, "dead-worker", backend.model_id,
-                          PROMPT_VERSION, False, [], 10, 1500)
+    seen, claimed = write(empty_graph, db, q.claim_feature_batch, q.Scope(backend.model_id, PROMPT_VERSION),
+                          "dead-worker", [], 10, 1500)
     assert seen == 3 and len(claimed) == 3
     early = run_stage(empty_graph, db, backend, options(), "features")
     assert early.done == 0                       # leased by the dead worker: not touched
-    time.sleep(1.6)
+    wait_until(lambda: leases_expired(empty_graph, db), "the dead worker's leases expire", timeout=30)
     late = run_stage(empty_graph, db, backend, options(), "features")
     assert late.done == 3                        # expired: taken over
     # The dead worker comes back to life: its late write is refused, nothing is overwritten.

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.support.generation import build_tiny, rows, seed_catalog
+from tests.support.generation import build_tiny, leases_expired, rows, seed_catalog, wait_until
 from tests.support.paths import REPO
+from tests.support.processes import kill_when
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +62,11 @@ def test_kill_9_then_rerun_gives_one_result_per_unit(empty_graph, settings, tiny
     rels = "UsedFor,Can,Open,IsA,Cause,MadeOf"
     args = ("--stage", "all", "--relations", rels, "--batch-size", "2", "--max-new-tokens", "4")
     proc = _start(tiny_dir, *args, lease="2")
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        n = rows(empty_graph, db, "MATCH (i:Intention) RETURN count(i) AS n")[0]["n"]
-        if n >= 2:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the worker finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
+    some_intentions = lambda: rows(empty_graph, db, "MATCH (i:Intention) RETURN count(i) AS n")[0]["n"] >= 2  # noqa: E731
+    killed = kill_when(proc, some_intentions, timeout=240, every=0.05)
     proc.communicate()
-    time.sleep(2.2)  # the killed worker's leases expire
+    assert killed, "the worker finished before it could be killed"
+    wait_until(lambda: leases_expired(empty_graph, db), "the killed worker's leases expire", timeout=30)
     rerun = _start(tiny_dir, *args, lease="2")
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err

@@ -6,7 +6,7 @@ import pytest
 
 from mindkb.errors import BadInput
 from mindkb.relations import parse_relations
-from mindkb.settings import Settings
+from mindkb.settings import Settings, TokenBudget, check_option, get_settings
 
 
 def test_env_file_and_environment(tmp_path, monkeypatch):
@@ -73,3 +73,38 @@ def test_a_bad_progress_interval_is_refused(monkeypatch):
     monkeypatch.setenv("MIND_PROGRESS_INTERVAL", "-1")
     with pytest.raises(ValueError, match="progress_interval"):
         Settings()
+
+
+def test_per_stage_token_budgets_keep_their_variable_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for stage in ("FEATURES", "INTENTIONS", "FILTER"):
+        monkeypatch.delenv(f"MIND_MAX_NEW_TOKENS_{stage}", raising=False)
+    assert Settings().max_new_tokens == {}
+    (tmp_path / ".env").write_text("MIND_MAX_NEW_TOKENS_INTENTIONS=150\nMIND_MAX_NEW_TOKENS_FILTER=64\n")
+    monkeypatch.setenv("MIND_MAX_NEW_TOKENS_FILTER", "80")  # the environment wins over .env
+    assert Settings().max_new_tokens == {"intentions": 150, "filter": 80}
+    assert Settings(MIND_MAX_NEW_TOKENS_FEATURES=500).max_new_tokens["features"] == 500
+    monkeypatch.setenv("MIND_MAX_NEW_TOKENS_FEATURES", "0")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(BadInput, match=r"^invalid setting MIND_MAX_NEW_TOKENS_FEATURES: .*greater than or equal to 1"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_command_line_values_are_checked_against_the_settings_bounds():
+    s = Settings()
+    assert s.with_options({"generation_batch_size": ("--batch-size", 32), "generation_seed": ("--seed", None)}
+                          ).generation_batch_size == 32
+    for field, option, value, said in [
+        ("generation_batch_size", "--batch-size", 0, "--batch-size must be between 1 and 1024"),
+        ("generation_temperature", "--temperature", 2.5, "--temperature must be between 0 and 2"),
+        ("generation_lease_seconds", "--lease-seconds", 0.0, "--lease-seconds must be greater than 0 and at most 604800"),
+        ("ray_actors", "--actors", 5000, "--actors must be between 1 and 4096"),
+    ]:
+        with pytest.raises(BadInput) as caught:
+            s.with_options({field: (option, value)})
+        assert str(caught.value) == said
+    with pytest.raises(BadInput, match="^--max-new-tokens must be between 1 and 4096$"):
+        check_option("--max-new-tokens", 5000, TokenBudget)

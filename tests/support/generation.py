@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from neo4j import Driver
 from PIL import Image, ImageDraw
 
-from graph.driver import write
+from generation.stages import LEASES
+from graph.driver import read, write
+from graph.generation import live_lease_owners
 from graph.products import merge_co_buys, merge_products
 
 COLOURS = [(220, 40, 40), (40, 160, 60), (40, 70, 200), (230, 200, 30), (150, 60, 170), (20, 170, 170)]
@@ -48,6 +53,20 @@ def rows(driver, database: str, statement: str, **params) -> list[dict]:
     """Test-side read of what the stages wrote (assertions only)."""
     records, _, _ = driver.execute_query(statement, params, database_=database)
     return [r.data() for r in records]
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60, every: float = 0.05) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f}s")
+        time.sleep(every)
+
+
+def leases_expired(driver: Driver, database: str) -> bool:
+    """No lease of any stage is in force by the server's clock (the claims' own statement decides)."""
+    return read(driver, database, live_lease_owners, LEASES) == []
 
 
 def build_tiny(folder: Path) -> Path:
