@@ -55,6 +55,16 @@ class Lease:
 FEATURES_LEASE = Lease("(u:Product)", "features")
 PAIR_LEASE = Lease("()-[u:CO_BUY]->()", "intent")
 FILTER_LEASE = Lease("(u:Intention)", "filter")
+# The statements below are built from these constants only (a pattern and a property prefix cannot be
+# parameters); `_known` refuses any other Lease.
+KNOWN_LEASES = (FEATURES_LEASE, PAIR_LEASE, FILTER_LEASE)
+
+
+def _known(leases: Sequence[Lease]) -> Sequence[Lease]:
+    for lease in leases:
+        if lease not in KNOWN_LEASES:
+            raise ValueError(f"not a lease of graph/generation.py: {lease!r}")
+    return leases
 
 # A product has features for (model, version) when all three are set and match. Imported features
 # (featuresSource set, e.g. mind-csv) count as done for every model unless $overwrite asks to
@@ -372,7 +382,7 @@ def commit_verdicts(tx: ManagedTransaction, units: list[dict], rows: list[dict],
 def live_lease_owners(tx: ManagedTransaction, leases: Sequence[Lease]) -> list[str]:
     """Owners of leases that have not expired yet, over every stage's kind of unit."""
     scans = " UNION ".join(f"MATCH {lease.match} WHERE u.{lease.prefix}LeaseUntil >= timestamp() "
-                           f"RETURN u.{lease.prefix}LeaseOwner AS owner" for lease in leases)
+                           f"RETURN u.{lease.prefix}LeaseOwner AS owner" for lease in _known(leases))
     result = tx.run(f"CALL {{ {scans} }} RETURN DISTINCT owner")
     return [r["owner"] for r in result if r["owner"]]
 
@@ -382,4 +392,4 @@ def drop_leases(tx: ManagedTransaction, owners: list[str], leases: Sequence[Leas
     transaction."""
     return sum(tx.run(f"MATCH {lease.match} WHERE u.{lease.prefix}LeaseOwner IN $owners "
                       f"REMOVE u.{lease.prefix}LeaseOwner, u.{lease.prefix}LeaseUntil RETURN count(u) AS n",
-                      owners=owners).single(strict=True)["n"] for lease in leases)
+                      owners=owners).single(strict=True)["n"] for lease in _known(leases))
