@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 
 from cli.common import JsonOption, choice, database
+from embedding.models import embedding_dimensions
 from ingest.batches import check_quarantine_share
+from ingest.bulkload import bulk_import_intentions, bulk_import_release
 from ingest.catalog import CatalogOptions, check_options, ingest_catalog
 from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
 from ingest.pairs import ingest_pairs, open_pair_tables
@@ -19,14 +21,20 @@ from mindkb.quarantine import Quarantine, default_path
 from mindkb.settings import get_settings
 
 ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph.", no_args_is_help=True)
-import_app = typer.Typer(help="Import existing intention knowledge bases.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import existing intention knowledge bases. With --bulk, an empty local database is filled by "
+         "neo4j-admin's offline importer from the same parsed records, then indexed once (much faster for "
+         "large files).", no_args_is_help=True)
 
+BulkOption = typer.Option(
+    False, "--bulk", help="Fill an empty local database with neo4j-admin's offline importer (stops and restarts "
+                          "the `mind db start` server); refused for a non-empty or remote database.")
 QuarantineOption = typer.Option(
     None, "--quarantine", help="Quarantine JSON-lines file (default: data_dir/quarantine/<command>-<time>.jsonl)."
 )
 
 
-def _quarantine(path: Path | None, command: str):
+def _quarantine(path: Path | None, command: str) -> Quarantine:
     return Quarantine(path or default_path(get_settings(), command))
 
 
@@ -72,6 +80,7 @@ def intentions(
         False, "--with-assertions",
         help="mind-csv: also import each row's `tail` (FolkScope's assertion, not model output) as source "
              "folkscope. Off by default: IntentionQA's answers come from it."),
+    bulk: bool = BulkOption,
     quarantine: Optional[Path] = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -80,9 +89,15 @@ def intentions(
         raise BadInput(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if with_assertions and fmt != "mind-csv":
         raise BadInput("--with-assertions applies to --format mind-csv only")
-    open_intentions(path, fmt, get_settings())  # a bad file fails before connecting
-    with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
-        summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
+    settings = get_settings()
+    open_intentions(path, fmt, settings)  # a bad file fails before connecting
+    if bulk:
+        with _quarantine(quarantine, f"import-{fmt}") as q:
+            summary = bulk_import_intentions(settings, path, fmt, q, embedding_dimensions(settings.embedding_model),
+                                             options=ImportOptions(with_assertions))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
+            summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 
@@ -96,6 +111,7 @@ def release(
     download_only: bool = typer.Option(False, "--download-only", help="Fetch the files into the cache, import nothing."),
     with_assertions: bool = typer.Option(
         False, "--with-assertions", help="Also import each record's `tail` (FolkScope's assertion) as source folkscope."),
+    bulk: bool = BulkOption,
     quarantine: Optional[Path] = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -108,8 +124,13 @@ def release(
     if download_only:
         emit(fetch_summary(chosen, fetched), as_json)
         return
-    with database() as (settings, driver), _quarantine(quarantine, f"import-{name}") as q:
-        summary = import_release(driver, settings, chosen, fetched, q, ImportOptions(with_assertions))
+    if bulk:
+        with _quarantine(quarantine, f"import-{name}") as q:
+            summary = bulk_import_release(settings, chosen, fetched, q, embedding_dimensions(settings.embedding_model),
+                                          ImportOptions(with_assertions))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, f"import-{name}") as q:
+            summary = import_release(driver, settings, chosen, fetched, q, ImportOptions(with_assertions))
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 

@@ -35,7 +35,7 @@ from graph.driver import make_driver
 from graph.localdb import ADMIN_TOOL, PRIVATE_UMASK, LocalNeo4j
 from graph.maintenance import count_nodes
 from graph.schema import apply_schema, await_indexes
-from mindkb.errors import MindError
+from mindkb.errors import BadInput, MindError
 from mindkb.relations import RELATIONS
 from mindkb.settings import Settings
 
@@ -185,8 +185,12 @@ class BulkFiles:
 
     def co_buys(self, pairs: Iterable[tuple[str, str]], source: str) -> int:
         """pairs in pair_key order (smaller asin first), as graph.products.merge_co_buys stores them."""
+        return self.co_buy_rows((a, b, source) for a, b in pairs)
+
+    def co_buy_rows(self, rows: Iterable[tuple[str, str, str]]) -> int:
+        """(smaller asin, larger asin, source) per CO_BUY edge."""
         n = self._write("co_buys", [":START_ID(Product)", ":END_ID(Product)", "source:string", "createdAt:datetime"],
-                        ((a, b, source, self.created_at) for a, b in pairs))
+                        ((a, b, source, self.created_at) for a, b, source in rows))
         self.args.append(f"--relationships=CO_BUY={self.folder / 'co_buys.csv'}")
         return n
 
@@ -272,6 +276,24 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
     return proc.stdout
 
 
+REMOTE_REASON = ("the bulk import writes the local server's store: unset NEO4J_URI (or point it at "
+                 "the `mind db start` server); load a remote server with the incremental commands")
+
+
+def refuse_unless_empty(settings: Settings) -> None:
+    """BadInput unless the settings name the local server and its database holds nothing but the
+    Relation nodes (the schema's own); a stopped local server is started to look."""
+    if not settings.uses_local_server:
+        raise BadInput(REMOTE_REASON)
+    LocalNeo4j(settings).start()
+    database = settings.neo4j_database
+    with make_driver(settings) as driver:
+        present = count_nodes(driver, database) - count_nodes(driver, database, "Relation")
+    if present:
+        raise BadInput(f"database {database!r} holds {present} nodes besides the Relation nodes; the bulk import "
+                       "only fills an empty database (import without --bulk to add to it)")
+
+
 def load(settings: Settings, files: BulkFiles, dimensions: int, wipe: bool = False,
          index_timeout: int = 7200) -> dict:
     """Replace the local server's database with the CSVs, then build the schema and vector indexes.
@@ -280,8 +302,7 @@ def load(settings: Settings, files: BulkFiles, dimensions: int, wipe: bool = Fal
     that holds products or intentions is replaced only with `wipe=True`.
     """
     if not settings.uses_local_server:
-        raise MindError("the bulk import writes the local server's store: unset NEO4J_URI (or point it at "
-                        "the `mind db start` server); load a remote server with the incremental commands")
+        raise MindError(REMOTE_REASON)
     local = LocalNeo4j(settings)
     timings: dict[str, float] = {}
     if local.status().running:

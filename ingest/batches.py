@@ -84,11 +84,19 @@ def write_batches(driver: Driver, database: str, batches: Iterable[B],
 
     `write` returning None means there was nothing to write (no transaction is opened).
     """
+    with driver.session(database=database) as session:
+        return drain(batches, lambda batch: session.execute_write(write, batch), quarantine, lines, desc)
+
+
+def drain(batches: Iterable[B], sink: Callable[[B], dict[str, int] | None], quarantine: Quarantine,
+          lines: LineCounter, desc: str) -> Counter:
+    """Hand each non-empty batch to `sink` (a transaction, or the bulk path's graph in memory), flushing
+    the quarantine and advancing the progress bar after each; returns the sum of what `sink` counted."""
     totals: Counter = Counter()
-    with driver.session(database=database) as session, progress(desc=desc, unit="lines") as bar:
+    with progress(desc=desc, unit="lines") as bar:
         for batch in batches:
             if batch:
-                totals.update(session.execute_write(write, batch) or {})
+                totals.update(sink(batch) or {})
             quarantine.flush()
             bar.update(lines.lines - bar.n)
             bar.set_postfix(quarantined=quarantine.count, refresh=False, **{k: v for k, v in totals.items()
