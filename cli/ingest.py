@@ -10,7 +10,7 @@ import typer
 from cli.common import JsonOption, choice, database
 from embedding.models import embedding_dimensions
 from ingest.batches import check_quarantine_share
-from ingest.bulkload import bulk_import_intentions, bulk_import_release
+from ingest.bulkload import bulk_import_intentions, bulk_import_release, bulk_ingest_pairs
 from ingest.catalog import CatalogOptions, check_options, ingest_catalog
 from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
 from ingest.pairs import ingest_pairs, open_pair_tables
@@ -20,7 +20,8 @@ from mindkb.output import emit, note
 from mindkb.quarantine import Quarantine, default_path
 from mindkb.settings import get_settings
 
-ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph (pairs: --bulk fills an "
+                                "empty local database with neo4j-admin's offline importer).", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import existing intention knowledge bases. With --bulk, an empty local database is filled by "
          "neo4j-admin's offline importer from the same parsed records, then indexed once (much faster for "
@@ -61,13 +62,19 @@ def catalog(
 @ingest_app.command("pairs")
 def pairs(
     paths: list[Path] = typer.Argument(..., help="CSV or JSON lines with item_a_id, item_b_id[, item_a_name, item_b_name]."),
+    bulk: bool = BulkOption,
     quarantine: Optional[Path] = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Co-buy pairs (FolkScope / IntentionQA format); unknown products get minimal nodes."""
-    open_pair_tables(paths, get_settings())  # bad files fail before connecting
-    with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
-        summary = ingest_pairs(driver, settings, paths, q)
+    settings = get_settings()
+    open_pair_tables(paths, settings)  # bad files fail before connecting
+    if bulk:
+        with _quarantine(quarantine, "pairs") as q:
+            summary = bulk_ingest_pairs(settings, paths, q, embedding_dimensions(settings.embedding_model))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
+            summary = ingest_pairs(driver, settings, paths, q)
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 

@@ -1,13 +1,13 @@
-"""The import writers' graph built in memory, for `neo4j-admin database import` into an empty database.
+"""The import and pair writers' graph built in memory, for `neo4j-admin database import` into an
+empty database.
 
-`BulkGraph` takes the very batches the transactional import writer takes and applies them with the
-semantics of its statements (graph/ingest.py, graph/intentions.py), in the same order: products are
-merged by asin (the first title kept, details only filling gaps), CO_BUY edges created once with the
-first source, features set unless another source's are there, intentions created once per id. What
-is left is written as import CSVs (`files`); each statement's counts are returned as the statement's
-are, so both paths print the same summary. The time stamps the statements take from `datetime()`
-(createdAt, featuresAt) are the time the CSVs are written.
-"""
+`BulkGraph` takes the very batches the transactional import and pair writers take and applies them
+with the semantics of their statements (graph/ingest.py, graph/intentions.py), in the same order:
+products are merged by asin (the first title kept, details only filling gaps), CO_BUY edges created
+once with the first source, features set unless another source's are there, intentions created once
+per id. What is left is written as import CSVs (`files`); each statement's counts are returned as the
+statement's are, so both paths print the same summary. The time stamps the statements take from
+`datetime()` (createdAt, featuresAt) are the time the CSVs are written."""
 
 from __future__ import annotations
 
@@ -121,6 +121,13 @@ class BulkGraph:
         featured = self.set_imported_features(features, feature_source) if features else 0
         written = self.merge_intentions(rows)
         return {"written": written, "created": sum(1 for r in rows if r["id"] not in existing), "features": featured}
+
+    def write_pairs_batch(self, products: list[dict], links: list[dict]) -> dict:
+        """The statements of graph.ingest.write_pairs_batch, in its order, with its counts."""
+        created = self.merge_minimal_products(products)
+        co_buy = self.link_co_buys(links)
+        co_buy += self.complete_pending_links([row["asin"] for row in products])
+        return {"created": created, "co_buy": co_buy}
 
     def files(self, folder: Path) -> BulkFiles:
         """The graph as import CSVs in `folder` (Relation nodes included)."""

@@ -25,7 +25,7 @@ from tests.support.paths import shared_file
 from tests.support.server import spare_server
 
 # The importer's store and the schema built after it: also on the 5.26 LTS server (`make test-lts`).
-pytestmark = pytest.mark.server_versions
+server_versions = pytest.mark.server_versions
 
 TIME_STAMPS = frozenset({"createdAt", "featuresAt"})
 KEYS = {"Product": "asin", "Intention": "id", "Relation": "name", "PendingLink": "key"}
@@ -84,6 +84,7 @@ def _records() -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@server_versions
 def test_bulk_import_of_the_authors_csv_equals_the_incremental_import(empty_graph, settings, cli, bulk_server,
                                                                        tmp_path):
     source = shared_file("mind-real/mind_output.dev.csv")
@@ -122,6 +123,7 @@ def test_bulk_import_of_the_authors_csv_equals_the_incremental_import(empty_grap
         assert _graph(driver, bulk_settings.neo4j_database) == bulk
 
 
+@server_versions
 def test_bulk_import_of_the_paired_layout_with_bad_records_equals_the_incremental_import(
         empty_graph, settings, bulk_server, tmp_path):
     """FolkScope's two-records-per-row layout, with the products' URL lists and categories, and records
@@ -134,8 +136,7 @@ def test_bulk_import_of_the_paired_layout_with_bad_records_equals_the_incrementa
     dims = embedding_dimensions(settings.embedding_model)
     with Quarantine(tmp_path / "slow.jsonl") as q:
         slow = import_intentions(empty_graph, settings, path, "mind-csv", q, batch_size=50)
-    with make_driver(bulk_settings) as driver:
-        delete_everything(driver, bulk_settings.neo4j_database)  # empty again: the first test loaded it
+    _emptied(bulk_settings)
     with Quarantine(tmp_path / "fast.jsonl") as q:
         fast = bulk_import_intentions(bulk_settings, path, "mind-csv", q, dims, batch_size=50,
                                       options=ImportOptions())
@@ -155,6 +156,54 @@ def test_bulk_import_of_the_paired_layout_with_bad_records_equals_the_incrementa
     urls = [props["imageUrls"] for (label, _), (_, props) in incremental["nodes"].items()
             if label == "Product" and "imageUrls" in props]
     assert urls and all(len(u) == 3 for u in urls)
+
+
+def _emptied(bulk_settings) -> None:
+    """The spare server's database emptied again (each bulk import needs an empty one)."""
+    with make_driver(bulk_settings) as driver:
+        delete_everything(driver, bulk_settings.neo4j_database)
+
+
+@pytest.mark.slow
+def test_bulk_pairs_equal_the_incremental_pairs(empty_graph, settings, cli, bulk_server, tmp_path):
+    """IntentionQA's pairs through `mind ingest pairs --bulk`, with a bad line for the quarantine."""
+    bulk_settings, env = bulk_server
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(shared_file("intentionqa/task1.dev.jsonl").read_text() + '{"item_a_id": "nope"}\n')
+    slow = cli("ingest", "pairs", str(path), "--quarantine", str(tmp_path / "slow.jsonl"), "--json")
+    assert slow.returncode == 0, slow.stderr
+    _emptied(bulk_settings)
+    fast = cli("ingest", "pairs", str(path), "--bulk", "--quarantine", str(tmp_path / "fast.jsonl"), "--json", env=env)
+    assert fast.returncode == 0, fast.stderr
+    summary, expected = fast.summary, slow.summary
+    assert (summary.pop("path"), summary.pop("quarantine_file"), expected.pop("quarantine_file")) == (
+        "bulk", str(tmp_path / "fast.jsonl"), str(tmp_path / "slow.jsonl"))
+    assert summary.pop("counts")["co_buys"] == expected["co_buy"] > 1000
+    summary.pop("timings")
+    assert summary == expected and expected["quarantined"] == 1
+    assert (tmp_path / "fast.jsonl").read_text() == (tmp_path / "slow.jsonl").read_text()
+    incremental = _graph(empty_graph, settings.neo4j_database)
+    with make_driver(bulk_settings) as driver:
+        _assert_same(incremental, _graph(driver, bulk_settings.neo4j_database))
+
+
+@pytest.mark.slow
+def test_bulk_intentionqa_equals_the_incremental_import(empty_graph, settings, bulk_server, tmp_path):
+    """IntentionQA's task 2: intentions from assertions, and the distractor products without co-buys."""
+    bulk_settings, _ = bulk_server
+    path = shared_file("intentionqa/task2.dev.jsonl")
+    with Quarantine(tmp_path / "slow.jsonl") as q:
+        slow = import_intentions(empty_graph, settings, path, "intentionqa", q)
+    _emptied(bulk_settings)
+    with Quarantine(tmp_path / "fast.jsonl") as q:
+        fast = bulk_import_intentions(bulk_settings, path, "intentionqa", q,
+                                      embedding_dimensions(settings.embedding_model))
+    for key in ("path", "counts", "timings"):
+        fast.pop(key)
+    assert fast == slow and slow["intentions"] > 1000
+    incremental = _graph(empty_graph, settings.neo4j_database)
+    with make_driver(bulk_settings) as driver:
+        _assert_same(incremental, _graph(driver, bulk_settings.neo4j_database))
 
 
 def test_bulk_import_refuses_a_remote_server_in_one_line(cli, tmp_path):
