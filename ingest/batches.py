@@ -99,8 +99,8 @@ def drain(batches: Iterable[B], sink: Callable[[B], dict[str, int] | None], quar
                 totals.update(sink(batch) or {})
             quarantine.flush()
             bar.update(lines.lines - bar.n)
-            bar.set_postfix(quarantined=quarantine.count, refresh=False, **{k: v for k, v in totals.items()
-                                                                           if isinstance(v, int)})
+            counts = {k: v for k, v in totals.items() if isinstance(v, int)}
+            bar.set_postfix(dict(sorted({**counts, "quarantined": quarantine.count}.items())), refresh=False)
         quarantine.flush()
         bar.update(lines.lines - bar.n)
     return totals
