@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from cli.common import JsonOption, choice, database
+from embedding.models import embedding_dimensions
 from ingest.batches import check_quarantine_share
 from ingest.catalog import CatalogOptions, check_options, ingest_catalog
 from ingest.intentions import FORMATS, ImportOptions, import_intentions, open_intentions
@@ -18,27 +18,34 @@ from mindkb.output import emit, note
 from mindkb.quarantine import Quarantine, default_path
 from mindkb.settings import get_settings
 
-ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph.", no_args_is_help=True)
-import_app = typer.Typer(help="Import existing intention knowledge bases.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph (pairs: --bulk fills an "
+                                "empty local database with neo4j-admin's offline importer).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import existing intention knowledge bases. With --bulk, an empty local database is filled by "
+         "neo4j-admin's offline importer from the same parsed records, then indexed once (much faster for "
+         "large files).", no_args_is_help=True)
 
+BulkOption = typer.Option(
+    False, "--bulk", help="Fill an empty local database with neo4j-admin's offline importer (stops and restarts "
+                          "the `mind db start` server); refused for a non-empty or remote database.")
 QuarantineOption = typer.Option(
     None, "--quarantine", help="Quarantine JSON-lines file (default: data_dir/quarantine/<command>-<time>.jsonl)."
 )
 
 
-def _quarantine(path: Path | None, command: str):
+def _quarantine(path: Path | None, command: str) -> Quarantine:
     return Quarantine(path or default_path(get_settings(), command))
 
 
 @ingest_app.command("catalog")
 def catalog(
     paths: list[Path] = typer.Argument(..., help="Amazon Review Data 2018 metadata: JSON lines, plain or .gz."),
-    images_dir: Optional[Path] = typer.Option(None, "--images-dir", help="Folder of ASIN.jpg|.png|.webp or ASIN/ folders."),
+    images_dir: Path | None = typer.Option(None, "--images-dir", help="Folder of ASIN.jpg|.png|.webp or ASIN/ folders."),
     download_images: bool = typer.Option(False, "--download-images", help="Fetch imageURLHighRes, then imageURL, into the cache."),
-    domain: Optional[str] = typer.Option(None, "--domain", help="Keep only records whose main_cat or category matches."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Stop after N valid records."),
+    domain: str | None = typer.Option(None, "--domain", help="Keep only records whose main_cat or category matches."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N valid records."),
     require_image: bool = typer.Option(False, "--require-image", help="Quarantine products without a usable image."),
-    quarantine: Optional[Path] = QuarantineOption,
+    quarantine: Path | None = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Products (merged by asin) and CO_BUY edges from their also_buy links."""
@@ -53,13 +60,21 @@ def catalog(
 @ingest_app.command("pairs")
 def pairs(
     paths: list[Path] = typer.Argument(..., help="CSV or JSON lines with item_a_id, item_b_id[, item_a_name, item_b_name]."),
-    quarantine: Optional[Path] = QuarantineOption,
+    bulk: bool = BulkOption,
+    quarantine: Path | None = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Co-buy pairs (FolkScope / IntentionQA format); unknown products get minimal nodes."""
-    open_pair_tables(paths, get_settings())  # bad files fail before connecting
-    with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
-        summary = ingest_pairs(driver, settings, paths, q)
+    settings = get_settings()
+    open_pair_tables(paths, settings)  # bad files fail before connecting
+    if bulk:
+        with _quarantine(quarantine, "pairs") as q:
+            from ingest.bulkload import bulk_ingest_pairs  # numpy and pyarrow: the full install only
+
+            summary = bulk_ingest_pairs(settings, paths, q, embedding_dimensions(settings.embedding_model, settings.cache_dir))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
+            summary = ingest_pairs(driver, settings, paths, q)
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 
@@ -72,7 +87,8 @@ def intentions(
         False, "--with-assertions",
         help="mind-csv: also import each row's `tail` (FolkScope's assertion, not model output) as source "
              "folkscope. Off by default: IntentionQA's answers come from it."),
-    quarantine: Optional[Path] = QuarantineOption,
+    bulk: bool = BulkOption,
+    quarantine: Path | None = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Existing intentions as Intention nodes (deterministic ids: a re-import changes nothing)."""
@@ -80,9 +96,17 @@ def intentions(
         raise BadInput(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if with_assertions and fmt != "mind-csv":
         raise BadInput("--with-assertions applies to --format mind-csv only")
-    open_intentions(path, fmt, get_settings())  # a bad file fails before connecting
-    with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
-        summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
+    settings = get_settings()
+    open_intentions(path, fmt, settings)  # a bad file fails before connecting
+    if bulk:
+        with _quarantine(quarantine, f"import-{fmt}") as q:
+            from ingest.bulkload import bulk_import_intentions  # numpy and pyarrow: the full install only
+
+            summary = bulk_import_intentions(settings, path, fmt, q, embedding_dimensions(settings.embedding_model, settings.cache_dir),
+                                             options=ImportOptions(with_assertions))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
+            summary = import_intentions(driver, settings, path, fmt, q, options=ImportOptions(with_assertions))
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 
@@ -90,13 +114,14 @@ def intentions(
 @import_app.command("release")
 def release(
     name: str = typer.Argument(..., click_type=choice(*RELEASES), help="The release (ingest/releases.json)."),
-    base_url: Optional[str] = typer.Option(
+    base_url: str | None = typer.Option(
         None, "--base-url", help="A mirror holding the release's files under the same paths (https, http or "
                                  "file://; MIND_RELEASE_BASE_URL)."),
     download_only: bool = typer.Option(False, "--download-only", help="Fetch the files into the cache, import nothing."),
     with_assertions: bool = typer.Option(
         False, "--with-assertions", help="Also import each record's `tail` (FolkScope's assertion) as source folkscope."),
-    quarantine: Optional[Path] = QuarantineOption,
+    bulk: bool = BulkOption,
+    quarantine: Path | None = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Download a public release of intention knowledge (checksums verified, kept in the cache), then import it."""
@@ -108,8 +133,15 @@ def release(
     if download_only:
         emit(fetch_summary(chosen, fetched), as_json)
         return
-    with database() as (settings, driver), _quarantine(quarantine, f"import-{name}") as q:
-        summary = import_release(driver, settings, chosen, fetched, q, ImportOptions(with_assertions))
+    if bulk:
+        with _quarantine(quarantine, f"import-{name}") as q:
+            from ingest.bulkload import bulk_import_release  # numpy and pyarrow: the full install only
+
+            summary = bulk_import_release(settings, chosen, fetched, q, embedding_dimensions(settings.embedding_model, settings.cache_dir),
+                                          ImportOptions(with_assertions))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, f"import-{name}") as q:
+            summary = import_release(driver, settings, chosen, fetched, q, ImportOptions(with_assertions))
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 

@@ -19,11 +19,12 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +36,7 @@ from graph.driver import make_driver
 from graph.localdb import ADMIN_TOOL, PRIVATE_UMASK, LocalNeo4j
 from graph.maintenance import count_nodes
 from graph.schema import apply_schema, await_indexes
-from mindkb.errors import MindError
+from mindkb.errors import BadInput, MindError
 from mindkb.relations import RELATIONS
 from mindkb.settings import Settings
 
@@ -51,12 +52,13 @@ TYPES = frozenset({"string", "int", "long", "float", "double", "boolean", "datet
 INTENTION_FIXED = ("id", "relation", "asinA", "asinB")
 
 
-def _cell(value, kind: str) -> str | None:
+def _cell(value: object, kind: str) -> str | None:
     """One CSV field; None (an empty, unquoted field) leaves the property unset, as "" does in the
     transactional writers' rows."""
     if value is None or value == "":
         return None
     if kind.endswith("[]"):
+        assert isinstance(value, Iterable), (kind, value)
         return ARRAY_DELIMITER.join(str(v).replace(ARRAY_DELIMITER, " ") for v in value) or None
     if kind == "boolean":
         return "true" if value else "false"
@@ -96,11 +98,11 @@ def _add_props(columns: dict[str, object], batch: list[dict], cols: Sequence[str
 _ROWS = pacsv.WriteOptions(include_header=False, batch_size=4096)
 
 
-def _append(fh, columns: dict[str, object]) -> None:
+def _append(fh: BinaryIO, columns: dict[str, object]) -> None:
     pacsv.write_csv(pa.table(columns), fh, _ROWS)
 
 
-def _header(fh, header: Sequence[str]) -> None:
+def _header(fh: BinaryIO, header: Sequence[str]) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(header)
     fh.write(buf.getvalue().encode("utf-8"))
@@ -118,7 +120,7 @@ class BulkFiles:
     folder: Path
     args: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     threads: int = field(default_factory=lambda: os.cpu_count() or 2)
 
     def __post_init__(self) -> None:
@@ -136,7 +138,8 @@ class BulkFiles:
         self.counts[name] = n
         return n
 
-    def _chunks(self, rows: Iterable[dict], vectors: np.ndarray | None, chunk: int, name: str):
+    def _chunks(self, rows: Iterable[dict], vectors: np.ndarray | None, chunk: int, name: str,
+                ) -> Iterator[tuple[list[dict], _Cells | None]]:
         """(rows, their vector fields or None) per chunk, the next chunk's vectors formatted while
         this one is written; more rows than vectors, or fewer, is an error."""
         if vectors is not None and vectors.ndim != 2:
@@ -145,7 +148,7 @@ class BulkFiles:
         with ThreadPoolExecutor(self.threads) as pool:
             done = 0
 
-            def take():
+            def take() -> tuple[list[dict], _Cells | None]:
                 nonlocal done
                 batch = list(itertools.islice(it, chunk))
                 if vectors is not None and done + len(batch) > len(vectors):
@@ -185,8 +188,12 @@ class BulkFiles:
 
     def co_buys(self, pairs: Iterable[tuple[str, str]], source: str) -> int:
         """pairs in pair_key order (smaller asin first), as graph.products.merge_co_buys stores them."""
+        return self.co_buy_rows((a, b, source) for a, b in pairs)
+
+    def co_buy_rows(self, rows: Iterable[tuple[str, str, str]]) -> int:
+        """(smaller asin, larger asin, source) per CO_BUY edge."""
         n = self._write("co_buys", [":START_ID(Product)", ":END_ID(Product)", "source:string", "createdAt:datetime"],
-                        ((a, b, source, self.created_at) for a, b in pairs))
+                        ((a, b, source, self.created_at) for a, b, source in rows))
         self.args.append(f"--relationships=CO_BUY={self.folder / 'co_buys.csv'}")
         return n
 
@@ -203,9 +210,9 @@ class BulkFiles:
             header += ["embedding:float[]", "embeddingModel:string"]
         known = {r.name for r in RELATIONS}
         labels = {name: f"Intention{ARRAY_DELIMITER}{name}" for name in known}
-        nodes, explains, has = (open(self.folder / f"{n}.csv", "wb") for n in ("intentions", "explains", "has_relation"))
         n = 0
-        with nodes, explains, has:
+        with (open(self.folder / "intentions.csv", "wb") as nodes, open(self.folder / "explains.csv", "wb") as explains,
+              open(self.folder / "has_relation.csv", "wb") as has):
             _header(nodes, header)
             _header(explains, [":START_ID(Intention)", ":END_ID(Product)"])
             _header(has, [":START_ID(Intention)", ":END_ID(Relation)"])
@@ -222,7 +229,7 @@ class BulkFiles:
                     "asinA": a, "asinB": b, "createdAt": [self.created_at] * len(batch)}
                 _add_props(columns, batch, cols, types, cells, model)
                 _append(nodes, columns)
-                other = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+                other = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
                 _append(explains, {"start": ids + [ids[i] for i in other], "end": a + [b[i] for i in other]})
                 _append(has, {"start": ids, "end": relation})
                 n += len(batch)
@@ -272,6 +279,24 @@ def run_import(settings: Settings, files: BulkFiles) -> str:
     return proc.stdout
 
 
+REMOTE_REASON = ("the bulk import writes the local server's store: unset NEO4J_URI (or point it at "
+                 "the `mind db start` server); load a remote server with the incremental commands")
+
+
+def refuse_unless_empty(settings: Settings) -> None:
+    """BadInput unless the settings name the local server and its database holds nothing but the
+    Relation nodes (the schema's own); a stopped local server is started to look."""
+    if not settings.uses_local_server:
+        raise BadInput(REMOTE_REASON)
+    LocalNeo4j(settings).start()
+    database = settings.neo4j_database
+    with make_driver(settings) as driver:
+        present = count_nodes(driver, database) - count_nodes(driver, database, "Relation")
+    if present:
+        raise BadInput(f"database {database!r} holds {present} nodes besides the Relation nodes; the bulk import "
+                       "only fills an empty database (import without --bulk to add to it)")
+
+
 def load(settings: Settings, files: BulkFiles, dimensions: int, wipe: bool = False,
          index_timeout: int = 7200) -> dict:
     """Replace the local server's database with the CSVs, then build the schema and vector indexes.
@@ -280,8 +305,7 @@ def load(settings: Settings, files: BulkFiles, dimensions: int, wipe: bool = Fal
     that holds products or intentions is replaced only with `wipe=True`.
     """
     if not settings.uses_local_server:
-        raise MindError("the bulk import writes the local server's store: unset NEO4J_URI (or point it at "
-                        "the `mind db start` server); load a remote server with the incremental commands")
+        raise MindError(REMOTE_REASON)
     local = LocalNeo4j(settings)
     timings: dict[str, float] = {}
     if local.status().running:

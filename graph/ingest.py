@@ -12,6 +12,11 @@ from neo4j import Driver, ManagedTransaction
 
 from graph.params import Rows
 
+# What the import statements write besides their rows; the bulk path (graph/bulkgraph.py) writes the same.
+MINIMAL_IMAGE_STATE = "missing"
+MINIMAL_IMAGE_REASON = "no catalogue record: known only from a pair or intention file"
+IMPORTED_PROMPT_VERSION = "import"
+
 INGEST_SCHEMA = (
     "CREATE CONSTRAINT pending_link_key IF NOT EXISTS FOR (l:PendingLink) REQUIRE l.key IS UNIQUE",
     "CREATE INDEX pending_link_to IF NOT EXISTS FOR (l:PendingLink) ON (l.to)",
@@ -51,10 +56,9 @@ def merge_minimal_products(tx: ManagedTransaction, rows: list[dict]) -> int:
     summary = tx.run(
         "UNWIND $rows AS row "
         "MERGE (p:Product {asin: row.asin}) "
-        "ON CREATE SET p.title = row.title, p.imageState = 'missing', "
-        "  p.imageReason = 'no catalogue record: known only from a pair or intention file' "
+        "ON CREATE SET p.title = row.title, p.imageState = $state, p.imageReason = $reason "
         "ON MATCH SET p.title = coalesce(p.title, row.title)",
-        rows=Rows(rows),
+        rows=Rows(rows), state=MINIMAL_IMAGE_STATE, reason=MINIMAL_IMAGE_REASON,
     ).consume()
     return summary.counters.nodes_created
 
@@ -69,10 +73,10 @@ def set_imported_features(tx: ManagedTransaction, rows: list[dict], source: str)
         "UNWIND $rows AS row MATCH (p:Product {asin: row.asin}) "
         "WITH p, row WHERE p.features IS NULL OR p.featuresSource = $source "
         "SET p.features = row.features, p.featuresRaw = row.raw, p.featuresSource = $source, "
-        "p.featuresModel = $source, p.featuresPromptVersion = 'import', "
+        "p.featuresModel = $source, p.featuresPromptVersion = $version, "
         "p.featuresAt = coalesce(p.featuresAt, datetime()) "
         "RETURN count(p) AS n",
-        rows=Rows(rows), source=source,
+        rows=Rows(rows), source=source, version=IMPORTED_PROMPT_VERSION,
     ).single()
     return summary["n"] if summary else 0
 

@@ -53,8 +53,8 @@ def parse_records(tables: Iterable[tuple[Path, Table]], parse: Callable[[dict], 
         for record in records:
             lines.read += 1
             lines.lines = before + records.lines
-            if record.error:
-                quarantine.add(path, record.line, record.error, record.raw)
+            if record.error or record.data is None:
+                quarantine.add(path, record.line, record.error or "no record", record.raw)
                 continue
             try:
                 item = parse(record.data)
@@ -84,15 +84,23 @@ def write_batches(driver: Driver, database: str, batches: Iterable[B],
 
     `write` returning None means there was nothing to write (no transaction is opened).
     """
+    with driver.session(database=database) as session:
+        return drain(batches, lambda batch: session.execute_write(write, batch), quarantine, lines, desc)
+
+
+def drain(batches: Iterable[B], sink: Callable[[B], dict[str, int] | None], quarantine: Quarantine,
+          lines: LineCounter, desc: str) -> Counter:
+    """Hand each non-empty batch to `sink` (a transaction, or the bulk path's graph in memory), flushing
+    the quarantine and advancing the progress bar after each; returns the sum of what `sink` counted."""
     totals: Counter = Counter()
-    with driver.session(database=database) as session, progress(desc=desc, unit="lines") as bar:
+    with progress(desc=desc, unit="lines") as bar:
         for batch in batches:
             if batch:
-                totals.update(session.execute_write(write, batch) or {})
+                totals.update(sink(batch) or {})
             quarantine.flush()
             bar.update(lines.lines - bar.n)
-            bar.set_postfix(quarantined=quarantine.count, refresh=False, **{k: v for k, v in totals.items()
-                                                                           if isinstance(v, int)})
+            counts = {k: v for k, v in totals.items() if isinstance(v, int)}
+            bar.set_postfix(dict(sorted({**counts, "quarantined": quarantine.count}.items())), refresh=False)
         quarantine.flush()
         bar.update(lines.lines - bar.n)
     return totals

@@ -22,6 +22,7 @@ discriminator=<the record's own text>), so a re-import changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from graph.ingest import (
 from graph.intentions import merge_intentions
 from ingest.batches import LineCounter, Parsed, RecordError, batched, parse_records, write_batches
 from ingest.reader import Limits
-from ingest.table import open_table
+from ingest.table import Table, open_table
 from mindkb.errors import BadInput
 from mindkb.ids import intention_id, named_product_asin, pair_key, valid_asin
 from mindkb.normalize import normalize_features, normalize_intention, parse_verdict
@@ -272,6 +273,31 @@ class _Batch:
             self.products[asin] = {"asin": asin, "title": name}
 
 
+@dataclass(frozen=True)
+class ImportBatch:
+    """The rows one batch of records writes, as every sink receives them: the transaction of
+    `write_import_batch` or the bulk path's graph in memory (graph/bulkgraph.py)."""
+
+    products: list[dict]
+    links: list[dict]
+    rows: list[dict]
+    features: list[dict]
+    feature_source: str
+    details: list[dict]
+
+    @classmethod
+    def of(cls, batch: list[Parsed[ImportRecord]], fmt: str) -> ImportBatch:
+        collected = _Batch()
+        for parsed in batch:
+            collected.add(parsed.item)
+        return cls(list(collected.products.values()), list(collected.links.values()), list(collected.rows.values()),
+                   list(collected.features.values()), fmt, list(collected.details.values()))
+
+    def args(self) -> tuple[list[dict], list[dict], list[dict], list[dict], str, list[dict]]:
+        """The arguments of `write_import_batch` after its transaction."""
+        return self.products, self.links, self.rows, self.features, self.feature_source, self.details
+
+
 def write_import_batch(tx: ManagedTransaction, products: list[dict], links: list[dict], rows: list[dict],
                        features: list[dict] | None = None, feature_source: str = "",
                        details: list[dict] | None = None) -> dict:
@@ -288,7 +314,7 @@ def write_import_batch(tx: ManagedTransaction, products: list[dict], links: list
     return {"written": written, "created": sum(1 for r in rows if r["id"] not in existing), "features": featured}
 
 
-def open_intentions(path: Path, fmt: str, settings: Settings):
+def open_intentions(path: Path, fmt: str, settings: Settings) -> Table:
     """The file's records; a wrong format or a missing column fails here, before any write."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -307,31 +333,46 @@ def _pair_row(row: dict[str, str]) -> bool:
     return bool(valid_asin(a) and valid_asin(b))
 
 
-def import_intentions(driver: Driver, settings: Settings, paths: Path | list[Path], fmt: str,
-                      quarantine: Quarantine, batch_size: int | None = None,
-                      options: ImportOptions | None = None) -> dict:
-    """One file, or several read as one stream (every file is checked before anything is written)."""
+@dataclass
+class ImportStream:
+    """An import's batches, read lazily, and the lines they took."""
+
+    fmt: str
+    batches: Iterator[ImportBatch]
+    lines: LineCounter
+
+    def summary(self, totals: Mapping[str, int], quarantine: Quarantine) -> dict:
+        """What `mind import` prints, whichever sink took the batches."""
+        summary = {"lines": self.lines.lines, "read": self.lines.read, "intentions": totals["written"],
+                   "quarantined": quarantine.count, "quarantine_file": quarantine.file, "created": totals["created"]}
+        if self.fmt == "mind-csv":
+            summary["features"] = totals["features"]
+        return summary
+
+
+def read_import(settings: Settings, paths: Path | list[Path], fmt: str, quarantine: Quarantine,
+                batch_size: int | None = None, options: ImportOptions | None = None) -> ImportStream:
+    """One file, or several read as one stream; every file is checked here, before anything is written."""
     paths = [paths] if isinstance(paths, Path) else list(paths)
     tables = [(path, open_intentions(path, fmt, settings)) for path in paths]
-    ensure_ingest_schema(driver, settings.neo4j_database)
     options = options or ImportOptions()
     parse = PARSERS[fmt]
     lines = LineCounter()
     items = parse_records(tables, lambda data: parse(data, options), quarantine, lines)
+    batches = (ImportBatch.of(batch, fmt) for batch in batched(items, batch_size or settings.write_batch_size))
+    return ImportStream(fmt, batches, lines)
 
-    def write(tx: ManagedTransaction, batch: list[Parsed[ImportRecord]]) -> dict:
-        collected = _Batch()
-        for parsed in batch:
-            collected.add(parsed.item)
-        return write_import_batch(tx, list(collected.products.values()), list(collected.links.values()),
-                                  list(collected.rows.values()), list(collected.features.values()), fmt,
-                                  list(collected.details.values()))
 
-    totals = write_batches(driver, settings.neo4j_database, batched(items, batch_size or settings.write_batch_size),
-                           write, quarantine, lines, f"import {fmt}")
-    summary = {"lines": lines.lines, "read": lines.read, "intentions": totals["written"], "quarantined": quarantine.count,
-               "quarantine_file": quarantine.file, "created": totals["created"]}
-    if fmt == "mind-csv":
-        summary["features"] = totals["features"]
-    return summary
+def import_intentions(driver: Driver, settings: Settings, paths: Path | list[Path], fmt: str,
+                      quarantine: Quarantine, batch_size: int | None = None,
+                      options: ImportOptions | None = None) -> dict:
+    """One file, or several read as one stream (every file is checked before anything is written)."""
+    stream = read_import(settings, paths, fmt, quarantine, batch_size, options)
+    ensure_ingest_schema(driver, settings.neo4j_database)
 
+    def write(tx: ManagedTransaction, batch: ImportBatch) -> dict:
+        return write_import_batch(tx, *batch.args())
+
+    totals = write_batches(driver, settings.neo4j_database, stream.batches, write, quarantine, stream.lines,
+                           f"import {fmt}")
+    return stream.summary(totals, quarantine)
