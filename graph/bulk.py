@@ -124,6 +124,7 @@ class BulkFiles:
     threads: int = field(default_factory=lambda: os.cpu_count() or 2)
 
     def __post_init__(self) -> None:
+        self.folder = self.folder.absolute()  # neo4j-admin runs in the server's home, not here
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _write(self, name: str, header: Sequence[str], rows: Iterable[Sequence[str]]) -> int:

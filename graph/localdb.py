@@ -105,6 +105,14 @@ class ServerStatus:
 _SIMD_NOTED: set[str] = set()
 
 
+def java_error(output: str) -> str:
+    """The line that says what went wrong in a Java tool's output (its last exception's message, not
+    the stack trace's tail)."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    causes = [line for line in lines if "Exception" in line.split(":")[0] or line.startswith("Caused by:")]
+    return (causes[-1] if causes else lines[-1] if lines else "?")[:500]
+
+
 class LocalNeo4j:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -265,7 +273,7 @@ class LocalNeo4j:
         )
         if proc.returncode != 0:
             out = (proc.stderr or proc.stdout).decode("utf-8", "replace")
-            raise MindError("could not set the initial Neo4j password: " + (out.strip().splitlines() or ["?"])[-1])
+            raise MindError("could not set the initial Neo4j password: " + java_error(out))
         write_private(pw_file, password + "\n")
 
     # --- process ----------------------------------------------------------------------------

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import annotated_types
-from pydantic import AliasChoices, Field, SecretStr, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import PydanticBaseEnvSettingsSource
@@ -253,8 +262,11 @@ class Settings(BaseSettings):
 
     @field_validator("neo4j_home", "cache_dir", "data_dir", "neo4j_jvm_root", "neo4j_java_home", mode="after")
     @classmethod
-    def _expand(cls, value: Path | None) -> Path | None:
-        return value.expanduser() if value is not None else None
+    def _expand(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        # Neo4j refuses relative paths in its own settings (the home's tmp folder among them).
+        return value.expanduser().absolute() if info.field_name == "neo4j_home" else value.expanduser()
 
     @field_validator("neo4j_uri", mode="after")
     @classmethod

@@ -6,36 +6,14 @@ refusal runs as a user would, in a subprocess, for its exit code and its one lin
 
 from __future__ import annotations
 
-import json
-import logging
-
 import pytest
 
-from cli import main as mind_main
-from mindkb.settings import get_settings
-from tests.support.generation import build_tiny, seed_catalog
+from tests.support.generation import build_tiny, run_mind, seed_catalog
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     return build_tiny(tmp_path_factory.mktemp("tiny-llava-compile"))
-
-
-def _mind(capsys, *args) -> tuple[int, dict]:
-    """`mind ARGS` here; the settings cache and the root logger are left as they were."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    get_settings.cache_clear()
-    try:
-        mind_main(list(args))
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        get_settings.cache_clear()
-        root.setLevel(level)
-        root.handlers[:] = handlers
-    out = capsys.readouterr().out.strip().splitlines()
-    return code, json.loads(out[-1]) if out else {}
 
 
 def test_compile_switch(empty_graph, settings, tiny_dir, tmp_path, cli, capsys, monkeypatch):
@@ -44,8 +22,8 @@ def test_compile_switch(empty_graph, settings, tiny_dir, tmp_path, cli, capsys, 
     monkeypatch.setenv("MIND_DEVICE", "cpu")
     seen = {}
     for mode in ("off", "on", "auto"):
-        code, summary = _mind(capsys, "generate", "--stage", "features", "--limit", "1", "--max-new-tokens", "3",
-                              "--compile", mode, "--json")
+        code, summary = run_mind(capsys, "generate", "--stage", "features", "--limit", "1", "--max-new-tokens", "3",
+                                 "--compile", mode, "--json")
         assert code == 0 and summary["done"] == 1
         seen[mode] = summary["generation"]
     assert seen["off"]["path"] == "plain" and seen["off"]["plain"]["requests"] == 1

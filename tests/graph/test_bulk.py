@@ -4,6 +4,7 @@ transactional writers give, with working vector indexes; a loaded database is ne
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,13 @@ def test_bulk_files_refuse_rows_and_vectors_that_do_not_pair_up(kb, tmp_path):
         files.intentions(iter(kb["intentions"]), INTENTION_TYPES, kb["ivecs"][:299], MODEL, chunk=64)
     with pytest.raises(MindError, match="2-d array"):
         files.products(kb["products"], PRODUCT_TYPES, kb["pvecs"][0], MODEL)
+
+
+def test_the_import_files_are_named_by_absolute_path(tmp_path, monkeypatch):
+    """neo4j-admin runs in the server's home: a relative MIND_DATA_DIR (the default `data`) must not
+    reach it as a relative path."""
+    monkeypatch.chdir(tmp_path)
+    files = bulk.BulkFiles(Path("data") / "bulk")
+    assert files.folder == tmp_path / "data" / "bulk" and files.folder.is_dir()
+    files.relations()
+    assert files.args and all(Path(arg.rsplit("=", 1)[-1]).is_absolute() for arg in files.args)

@@ -241,3 +241,14 @@ def test_second_server_on_other_ports_starts_and_stops(tmp_path, monkeypatch):
     assert stopped.running is False
     assert local.status().pid is None
     assert local.stop().pid is None  # stopping again is harmless
+
+
+def test_a_java_tools_failure_is_told_by_its_exception_not_its_stack_tail():
+    from graph.localdb import java_error
+
+    output = ("Exception in thread \"main\" java.lang.IllegalArgumentException: Error evaluating value\n"
+              "\tat org.neo4j.Foo.bar(Foo.java:1)\n"
+              "Caused by: java.lang.IllegalArgumentException: '/x/tmp' is not an absolute path.\n"
+              "\tat org.neo4j.Baz.qux(Baz.java:2)\n\t... 32 more\n")
+    assert java_error(output) == "Caused by: java.lang.IllegalArgumentException: '/x/tmp' is not an absolute path."
+    assert java_error("just one line") == "just one line" and java_error("") == "?"

@@ -108,3 +108,9 @@ def test_command_line_values_are_checked_against_the_settings_bounds():
         assert str(caught.value) == said
     with pytest.raises(BadInput, match="^--max-new-tokens must be between 1 and 4096$"):
         check_option("--max-new-tokens", 5000, TokenBudget)
+
+
+def test_a_relative_neo4j_home_becomes_absolute(tmp_path, monkeypatch):
+    """Neo4j refuses relative paths in the settings the launcher writes (its tmp folder among them)."""
+    monkeypatch.chdir(tmp_path)
+    assert Settings(MIND_NEO4J_HOME="bench/neo4j").neo4j_home == tmp_path / "bench" / "neo4j"
