@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -77,13 +79,27 @@ class _WholeLines:
 
 class LineProgress(tqdm):
     """tqdm's counts and rate as whole log lines on stderr, at most one per interval (and one at the end):
-    a log file or CI output shows steady progress instead of a silent wait or carriage-return noise."""
+    a log file or CI output shows steady progress instead of a silent wait or carriage-return noise.
+    A heartbeat thread writes the line again when a whole interval passes without an update (one
+    slow batch), so a reader never waits more than an interval for a sign of life."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.update(ncols=0, mininterval=line_interval(), maxinterval=max(line_interval(), 10.0), miniters=1,
                       file=_WholeLines(kwargs.get("file") or sys.stderr))
         self._last_line = ""
+        self._last_at = time.monotonic()
+        self._stopped = threading.Event()
         super().__init__(*args, **kwargs)
+        if not self.disable:
+            threading.Thread(target=self._heartbeat, name="progress-lines", daemon=True).start()
+
+    def _heartbeat(self) -> None:
+        interval = line_interval()
+        while not self._stopped.wait(interval / 2):
+            if time.monotonic() - self._last_at >= interval:
+                with self.get_lock():
+                    if not self._stopped.is_set():
+                        self.display(msg=self.__str__())
 
     def display(self, msg: str | None = None, pos: int | None = None) -> None:
         if self.n == 0 and not self.disable and msg is None:
@@ -91,8 +107,13 @@ class LineProgress(tqdm):
         line = msg if msg is not None else self.__str__()
         if line and line != self._last_line:
             self._last_line = line
+            self._last_at = time.monotonic()
             self.fp.write(line.strip() + "\n")
             self.fp.flush()
+
+    def close(self) -> None:
+        self._stopped.set()
+        super().close()
 
 
 def progress(total: int | None = None, desc: str = "", unit: str = "it", **kwargs: Any) -> tqdm:

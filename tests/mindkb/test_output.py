@@ -51,3 +51,25 @@ def test_progress_can_ask_for_a_bar_where_stderr_is_a_pipe() -> None:
     err = run(MIND_PROGRESS="1")
     # tqdm's bar, opening line included (whole log lines leave out the opening 0%)
     assert "| 0/8 " in err and "█" in err and "8/8" in err, repr(err)
+
+
+SLOW = """
+import time
+from mindkb.output import configure_progress, progress
+from mindkb.settings import get_settings
+configure_progress(get_settings())
+with progress(total=2, desc="embed products", unit="product") as bar:
+    time.sleep(3.4)  # one slow batch: no update for several intervals
+    bar.update(2)
+"""
+
+
+def test_a_slow_batch_still_gets_a_line_every_interval() -> None:
+    full = {k: v for k, v in os.environ.items() if k not in ("MIND_PROGRESS", "MIND_PROGRESS_INTERVAL")}
+    full["MIND_PROGRESS_INTERVAL"] = "1"  # the lines show whole seconds: a shorter one repeats a line
+    proc = subprocess.run([sys.executable, "-c", SLOW], capture_output=True, text=True, env=full, cwd=REPO,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert all(line.startswith("embed products:") for line in lines) and "2/2" in lines[-1], lines
+    assert sum("0/2" in line for line in lines) >= 2, lines  # about one a second of the wait
