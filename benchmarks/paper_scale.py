@@ -52,7 +52,7 @@ from graph.schema import apply_schema, await_indexes
 from mindkb.ids import intention_id, pair_key
 from mindkb.relations import RELATIONS
 from mindkb.settings import Settings, get_settings
-from retrieval.calibrate import calibrate
+from retrieval.calibrate import calibrate, unit
 from retrieval.search import ACCEPTED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,10 +83,6 @@ def query_texts(seed: int) -> list[str]:
 
 def sizes(scale: float) -> dict:
     return {k: max(20, round(v * scale)) for k, v in PAPER.items()}
-
-
-def unit(m: np.ndarray) -> np.ndarray:
-    return (m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32)
 
 
 class Synthetic:

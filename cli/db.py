@@ -55,7 +55,7 @@ def db_status(as_json: bool = JsonOption) -> None:
 def db_calibrate(
     sample: int = typer.Option(calibration.SAMPLE, "--sample", min=1, max=1000,
                                help="Stored intention vectors turned into queries."),
-    seed: int = typer.Option(7, "--seed", help="Seed of the sample and of the queries' noise."),
+    seed: int = typer.Option(calibration.SEED, "--seed", help="Seed of the sample and of the queries' noise."),
     as_json: bool = JsonOption,
 ) -> None:
     """Measure the intention index's recall@10 per candidate count and record the count searches use."""

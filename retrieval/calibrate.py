@@ -31,6 +31,7 @@ from mindkb.errors import MindError
 FETCHES = (10, 20, 50, 100, 150, 250, 500)
 TARGET = 0.97  # a margin over the serving goal of 0.95: a sample of 64 queries is itself noisy
 SAMPLE = 64
+SEED = 7
 NOISE = 0.5
 K = 10
 PAGE = 10_000  # vectors per streamed batch: ~15 MB of float32 at 384 dimensions
@@ -141,7 +142,7 @@ def choose(table: dict[int, dict], target: float) -> tuple[int, bool]:
     return max(table), False
 
 
-def calibrate(driver: Driver, database: str, *, sample: int = SAMPLE, seed: int = 7, noise: float = NOISE,
+def calibrate(driver: Driver, database: str, *, sample: int = SAMPLE, seed: int = SEED, noise: float = NOISE,
               fetches: Sequence[int] = FETCHES, target: float = TARGET,
               population: Population | None = None, record: bool = True) -> dict:
     """Measure recall@10 of the intention index at each fetch, choose one, and record it in the graph.
@@ -153,8 +154,20 @@ def calibrate(driver: Driver, database: str, *, sample: int = SAMPLE, seed: int 
     if not 1 <= sample <= 1000:
         raise MindError("calibration sample must lie in 1..1000")
     started = time.perf_counter()
-    dimensions = index_dimensions(driver, database)
-    count = read(driver, database, q.count_embedded_intentions)
+    dimensions, count = _index_size(driver, database)
+    return _measure(driver, database, dimensions, count, started, sample=sample, seed=seed, noise=noise,
+                    fetches=fetches, target=target, population=population, record=record)
+
+
+def _index_size(driver: Driver, database: str) -> tuple[int, int]:
+    """(dimensions, vectors) of the intention index once it is online."""
+    return index_dimensions(driver, database), read(driver, database, q.count_embedded_intentions)
+
+
+def _measure(driver: Driver, database: str, dimensions: int, count: int, started: float, *, sample: int,
+             seed: int, noise: float, fetches: Sequence[int], target: float, population: Population | None,
+             record: bool) -> dict:
+    """`calibrate` for an index already known to be online with `count` vectors of `dimensions`."""
     if count <= K:
         raise MindError(f"the intention index holds {count} vectors; calibration needs more than {K}")
     ids = sample_ids(driver, database, count, sample, seed)
@@ -233,12 +246,14 @@ def due(previous: dict | None, vectors: int, min_vectors: int = MIN_VECTORS) -> 
 def calibrate_if_due(driver: Driver, database: str, population: Population | None = None,
                      min_vectors: int = MIN_VECTORS) -> dict:
     """After `mind embed`: calibrate when `due` says so; the summary says what was done and why."""
-    index_dimensions(driver, database)
-    vectors = read(driver, database, q.count_embedded_intentions)
+    started = time.perf_counter()
+    dimensions, vectors = _index_size(driver, database)
     reason = due(recorded(driver, database), vectors, min_vectors)
     if reason is None:
         return {"calibrated": False, "vectors": vectors}
-    return {"calibrated": True, "reason": reason, **calibrate(driver, database, population=population)}
+    result = _measure(driver, database, dimensions, vectors, started, sample=SAMPLE, seed=SEED, noise=NOISE,
+                      fetches=FETCHES, target=TARGET, population=population, record=True)
+    return {"calibrated": True, "reason": reason, **result}
 
 
 async def read_calibrated_fetch(graph: AsyncGraph) -> int | None:
