@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from strawberry.fastapi import BaseContext
 
@@ -23,6 +24,7 @@ class Context(BaseContext):
     settings: Settings
     keys: KeyCheck
     fetch: SearchFetch
+    encode_seconds: float = field(default=0.0)  # the request's query encodes (Server-Timing)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -35,4 +37,8 @@ class Context(BaseContext):
 
     async def embed(self, text: str) -> list[float]:
         """The query's vector; encoding runs in a worker thread so the event loop stays free."""
-        return await asyncio.to_thread(self.encoder.encode_one, text)
+        started = time.perf_counter()
+        try:
+            return await asyncio.to_thread(self.encoder.encode_one, text)
+        finally:
+            self.encode_seconds += time.perf_counter() - started

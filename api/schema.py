@@ -4,6 +4,8 @@ and the list sizes the query-cost estimate uses (field names are a public contra
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -62,6 +64,25 @@ class RoundTrips(SchemaExtension):
         return {"dbRoundTrips": graph.round_trips} if graph is not None else {}
 
 
+class ServerTiming(SchemaExtension):
+    """A `Server-Timing` header on every answer: `encode` (the query texts' vectors, worker-thread hop
+    included), `db` (the database round trips) and `graphql` (the whole operation: parsing, checks,
+    resolvers, the result), in ms; what a client measures beyond `graphql` is HTTP and the ASGI stack."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        context = self.execution_context.context
+        response = getattr(context, "response", None)
+        if response is None:
+            return
+        graph = getattr(context, "graph", None)
+        parts = (("encode", getattr(context, "encode_seconds", 0.0)),
+                 ("db", graph.seconds if graph is not None else 0.0),
+                 ("graphql", time.perf_counter() - started))
+        response.headers["Server-Timing"] = ", ".join(f"{name};dur={1000 * s:.2f}" for name, s in parts)
+
+
 # Items a list field may hold, for the query-cost estimate (api/cost.py). The client chooses the
 # page arguments (`first`, `k`), the amplification the limit is for; the other lists are as long
 # as the data makes them, and are estimated as the data is: one intention per relation for a pair
@@ -110,5 +131,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             query_cost(settings.api_max_cost, list_size),
             MaskUnexpected(should_mask_error=should_mask),
             RoundTrips,
+            *([ServerTiming] if settings.api_server_timing else []),
         ],
     )

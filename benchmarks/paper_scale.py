@@ -40,6 +40,7 @@ from neo4j import Driver
 
 from benchmarks.query import RECOMMEND, SEARCH, pct, serving, time_graphrag
 from benchmarks.synthetic import WORDS, prepare_empty, refuse_loaded, sentence
+from embedding.encoder import TextEncoder
 from embedding.models import embedding_dimensions, load_sentence_model
 from graph import bulk, queries
 from graph.aio import AsyncGraph, make_async_driver
@@ -230,7 +231,8 @@ def load_bulk(settings: Settings, kb: Synthetic, model: str, dims: int, folder: 
             "indexes_s": report["indexes_s"], "total_s": round(total, 1),
             "csv_gb": round(sum(f.stat().st_size for f in folder.glob("*.csv")) / 1e9, 2),
             "intentions_per_s": round(len(kb.ids) / total),
-            "population_buffer_mb": buffer_mb, "population_buffer_from": buffer_from}
+            "population_buffer_mb": buffer_mb, "population_buffer_from": buffer_from,
+            "vector_index_config": report["schema"]["vector_index_config"]}
 
 
 async def clients(concurrency: int, requests: int, seconds: float,
@@ -273,11 +275,13 @@ async def latency(base_url: str, settings: Settings, texts: list[str], vectors: 
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=120,
                                      limits=httpx.Limits(max_connections=max(levels))) as client:
-            def http(query: str) -> Callable[[int], Awaitable[None]]:
+            def http(query: str, timings: list[dict[str, float]] | None = None) -> Callable[[int], Awaitable[None]]:
                 async def call(_i: int) -> None:
                     r = await client.post("/graphql", json={"query": query, "variables": {"t": next(fresh)}})
                     body = r.json()
                     assert r.status_code == 200 and not body.get("errors"), body
+                    if timings is not None:
+                        timings.append(server_timing(r.headers.get("server-timing", "")))
                 return call
 
             async def raw(i: int) -> None:
@@ -287,18 +291,68 @@ async def latency(base_url: str, settings: Settings, texts: list[str], vectors: 
             for _ in range(warmup):  # warm the pools, the model and the server's JIT and query plans
                 await http(SEARCH)(0), await http(RECOMMEND)(0), await raw(0)
             for level in levels:
-                row = {}
-                for name, call in (("raw_cypher", raw), ("searchIntentions", http(SEARCH)),
+                row: dict = {}
+                timings: list[dict[str, float]] = []
+                for name, call in (("raw_cypher", raw), ("searchIntentions", http(SEARCH, timings)),
                                    ("recommend", http(RECOMMEND))):
                     t0 = time.perf_counter()
                     ms, errors = await clients(level, requests, seconds, call)
                     row[name] = summary(ms, time.perf_counter() - t0, errors)
                 for name in ("searchIntentions", "recommend"):
                     row[f"{name}_over_raw_p50"] = round(row[name]["p50"] / row["raw_cypher"]["p50"], 2)
+                row["searchIntentions_server_timing_p50"] = {
+                    part: pct([t[part] for t in timings if part in t], .5)
+                    for part in ("encode", "db", "graphql") if any(part in t for t in timings)}
                 out[str(level)] = row
     finally:
         await driver.close()
     return out
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """`Server-Timing: encode;dur=1.9, db;dur=6.8, graphql;dur=10.1` as {"encode": 1.9, ...} (ms)."""
+    out = {}
+    for part in header.split(","):
+        name, _, ms = part.strip().partition(";dur=")
+        if name and ms:
+            out[name] = float(ms)
+    return out
+
+
+def search_profile(base_url: str, settings: Settings, texts: list[str], one: dict, n: int = 300) -> dict:
+    """Where one client's searchIntentions p50 goes: the raw statement, the API's query encoder (the
+    same model, backend and threads, in this process, unseen texts), and HTTP + GraphQL with nothing
+    behind them (`{ __typename }`); `rest` is what remains (the over-fetch's result building, the
+    worker-thread hop, the hits' fields). `floor_ratio`: search / raw if the rest were free. The
+    server's own split of the same calls (its Server-Timing header, p50 of each part) comes with it:
+    `outside_graphql_ms` is the client's p50 less the server's whole-operation p50 (HTTP, ASGI)."""
+    encoder = TextEncoder.load(settings.embedding_model, settings.device, 1, 0, settings.embedding_backend,
+                               settings.api_torch_threads, settings.cache_dir)
+    for text in texts[:20]:
+        encoder.encode_one(text)
+    encode = []
+    for text in texts[20:20 + n]:
+        t0 = time.perf_counter()
+        encoder.encode_one(text)
+        encode.append((time.perf_counter() - t0) * 1000)
+    floor = []
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        for i in range(n + 20):
+            t0 = time.perf_counter()
+            r = client.post("/graphql", json={"query": "{ __typename }"})
+            if i >= 20:
+                floor.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+    raw, search = one["raw_cypher"]["p50"], one["searchIntentions"]["p50"]
+    parts = {"raw_cypher_ms": raw, "encode_ms": pct(encode, .5), "http_graphql_floor_ms": pct(floor, .5)}
+    fixed = parts["encode_ms"] + parts["http_graphql_floor_ms"]
+    server = one.get("searchIntentions_server_timing_p50", {})
+    inside = {f"server_{part}_ms": ms for part, ms in server.items()}
+    if "graphql" in server:
+        inside["outside_graphql_ms"] = round(search - server["graphql"], 2)
+        inside["server_other_ms"] = round(server["graphql"] - server.get("encode", 0) - server.get("db", 0), 2)
+    return {**parts, "rest_ms": round(search - raw - fixed, 2), "search_ms": search,
+            "floor_ratio": round((raw + fixed) / raw, 2), "backend": settings.embedding_backend, **inside}
 
 
 async def recall(settings: Settings, kb: Synthetic, queries_n: int, fetches: list[int], seed: int,
@@ -414,6 +468,8 @@ def main() -> None:
     with serving() as client:
         out["latency_ms"] = asyncio.run(latency(str(client.base_url), settings, texts, vectors, levels,
                                                 args.requests, args.seconds, api_fetch, args.warmup))
+        out["search_profile"] = search_profile(str(client.base_url), settings, texts[::-1],
+                                               out["latency_ms"][str(levels[0])])
     out["load_average_after_latency"] = load_average()
     peer = time_graphrag(settings, min(args.requests, 200), texts[::-1])  # the same texts, the API's embedding cache aside
     one = out["latency_ms"][str(levels[0])]

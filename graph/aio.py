@@ -1,8 +1,10 @@
-"""The async driver the API uses, with a round-trip counter (tests assert DataLoader batching)."""
+"""The async driver the API uses, with a round-trip counter (tests assert DataLoader batching) and the
+time the round trips took (the API's Server-Timing header)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -34,15 +36,18 @@ class GraphUnavailable(Exception):
 
 
 class AsyncGraph:
-    """One managed transaction per call, bounded by `timeout` seconds; `round_trips` counts them."""
+    """One managed transaction per call, bounded by `timeout` seconds; `round_trips` counts them and
+    `seconds` adds up their wall time (concurrent calls overlap, so it can exceed the request's)."""
 
     def __init__(self, driver: AsyncDriver, database: str, timeout: float | None = None):
         self.driver = driver
         self.database = database
         self.timeout = timeout
         self.round_trips = 0
+        self.seconds = 0.0
 
     async def _bounded(self, call: Awaitable[T]) -> T:
+        started = time.perf_counter()
         try:
             return await asyncio.wait_for(call, self.timeout)
         except TimeoutError:
@@ -51,6 +56,8 @@ class AsyncGraph:
             if database_unavailable(exc):
                 raise GraphUnavailable("the database is unavailable; try again shortly") from None
             raise
+        finally:
+            self.seconds += time.perf_counter() - started
 
     async def read(self, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         self.round_trips += 1

@@ -6,6 +6,7 @@ import logging
 
 from neo4j import Driver, ManagedTransaction
 
+from graph.jdk import calendar_version
 from graph.params import Rows
 from mindkb.errors import MindError
 from mindkb.relations import RELATION_NAMES, RELATIONS
@@ -15,10 +16,13 @@ KNOWN_LABELS = frozenset({"Product", "Intention", "Relation", "Annotation", *REL
 INTENTION_VECTOR_INDEX = "intention_embedding"
 PRODUCT_VECTOR_INDEX = "product_embedding"
 
-# HNSW settings (Neo4j 5.26 defaults but for quantization): int8 quantization caps recall@10 near
-# 0.95 even when the index is asked for 100 (BENCHMARKS.md, "Benchmarks at the paper's scale"),
-# so vectors are indexed as float32.
+# HNSW settings (Neo4j's defaults for m and ef_construction). Quantization depends on the server:
+# on 5.26 int8 quantization caps recall@10 near 0.95 even when the index is asked for 100, so
+# vectors are indexed as float32 there; on calendar versions the quantized index found more of the
+# true neighbours than the float32 one, answered faster and built as fast (BENCHMARKS.md, "Vector
+# index settings on the calendar server").
 VECTOR_INDEX_CONFIG = {"quantization": False, "m": 16, "ef_construction": 100}
+CALENDAR_VECTOR_INDEX_CONFIG = {**VECTOR_INDEX_CONFIG, "quantization": True}
 
 # Static statements: labels and names here are constants of the schema, never user input.
 CONSTRAINTS = (
@@ -42,13 +46,29 @@ _CONFIG_KEYS = {"quantization": "vector.quantization.enabled", "m": "vector.hnsw
 log = logging.getLogger(__name__)
 
 
-def _stale_settings(index_config: dict) -> dict:
-    """The HNSW settings in which an existing index differs from VECTOR_INDEX_CONFIG.
+def vector_index_config(server_version: str) -> dict:
+    """The HNSW settings vector indexes are created with on a server of this version."""
+    try:
+        calendar = calendar_version(server_version)
+    except ValueError:  # a version string this code does not know: the conservative settings
+        calendar = False
+    return dict(CALENDAR_VECTOR_INDEX_CONFIG if calendar else VECTOR_INDEX_CONFIG)
+
+
+def server_version(tx: ManagedTransaction) -> str:
+    """The version of the server the session is connected to ("5.26.30", "2026.08.1")."""
+    record = tx.run("CALL dbms.components() YIELD name, versions WHERE name = 'Neo4j Kernel' "
+                    "RETURN versions[0] AS version").single()
+    return str(record["version"]) if record is not None else ""
+
+
+def _stale_settings(index_config: dict, wanted: dict) -> dict:
+    """The HNSW settings in which an existing index differs from `wanted` (vector_index_config).
 
     `CREATE ... IF NOT EXISTS` keeps an index created under older settings (an int8-quantized
     index found this way had been serving a benchmark that assumed float32)."""
     have = {key: index_setting(index_config, key) for key in _CONFIG_KEYS}
-    return {key: v for key, v in have.items() if v is not None and v != VECTOR_INDEX_CONFIG[key]}
+    return {key: v for key, v in have.items() if v is not None and v != wanted[key]}
 
 
 def index_setting(index_config: dict, key: str) -> object:
@@ -68,7 +88,8 @@ def create_constraint(tx: ManagedTransaction, statement: str) -> None:
     tx.run(statement).consume()
 
 
-def create_vector_index(tx: ManagedTransaction, name: str, label: str, dimensions: int) -> None:
+def create_vector_index(tx: ManagedTransaction, name: str, label: str, dimensions: int, config: dict) -> None:
+    """`config`: vector_index_config's settings for the server."""
     # Index names and labels cannot be parameters in Cypher; both come from the constants above.
     assert name in (INTENTION_VECTOR_INDEX, PRODUCT_VECTOR_INDEX) and label in ("Intention", "Product")
     tx.run(
@@ -76,7 +97,7 @@ def create_vector_index(tx: ManagedTransaction, name: str, label: str, dimension
         "OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, "
         "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: $quantization, "
         "`vector.hnsw.m`: $m, `vector.hnsw.ef_construction`: $ef_construction}}",
-        {"dimensions": dimensions, **VECTOR_INDEX_CONFIG},
+        {"dimensions": dimensions, **{key: config[key] for key in _CONFIG_KEYS}},
     ).consume()
 
 
@@ -108,6 +129,7 @@ def apply_schema(driver: Driver, database: str, embedding_dimensions: int, await
         for statement in CONSTRAINTS + INDEXES:
             session.execute_write(create_constraint, statement)
         existing = session.execute_read(vector_indexes)
+        config = vector_index_config(session.execute_read(server_version))
         for name, label in ((INTENTION_VECTOR_INDEX, "Intention"), (PRODUCT_VECTOR_INDEX, "Product")):
             if name in existing:
                 have = existing[name]["options"]["indexConfig"].get("vector.dimensions")
@@ -116,12 +138,12 @@ def apply_schema(driver: Driver, database: str, embedding_dimensions: int, await
                         f"vector index {name} has {have} dimensions but the embedding model gives "
                         f"{embedding_dimensions}; drop the index (DROP INDEX {name}) and run `mind embed` again"
                     )
-                stale = _stale_settings(existing[name]["options"]["indexConfig"])
+                stale = _stale_settings(existing[name]["options"]["indexConfig"], config)
                 if stale:
                     log.warning("vector index %s was built with %s, not the configured %s; "
-                                "DROP INDEX %s and re-run to rebuild it", name, stale, VECTOR_INDEX_CONFIG, name)
+                                "DROP INDEX %s and re-run to rebuild it", name, stale, config, name)
             else:
-                session.execute_write(create_vector_index, name, label, embedding_dimensions)
+                session.execute_write(create_vector_index, name, label, embedding_dimensions, config)
         session.execute_write(
             merge_relations,
             [
@@ -139,4 +161,5 @@ def apply_schema(driver: Driver, database: str, embedding_dimensions: int, await
             name: int(info["options"]["indexConfig"]["vector.dimensions"]) for name, info in indexes.items()
         },
         "relations": len(RELATIONS),
+        "vector_index_config": config,
     }

@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     # (`__schema`, `__type`; GraphiQL's docs and completion need it).
     api_graphiql: bool = Field(True)
     api_introspection: bool = Field(True)
+    # A Server-Timing header (encode, db, graphql ms) on every GraphQL answer: browsers' developer tools show it.
+    api_server_timing: bool = Field(True)
 
     # --- API: GraphQL limits and recommendation weights ----------------------------------------
     api_max_depth: int = Field(10, ge=2, le=50)

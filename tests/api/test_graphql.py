@@ -199,6 +199,25 @@ def test_dataloaders_keep_round_trips_fixed(client):
     assert plain["extensions"]["dbRoundTrips"] == 1
 
 
+def server_timing(response) -> dict[str, float]:
+    parts = dict(part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+    return {name: float(ms) for name, ms in parts.items()}
+
+
+def test_answers_say_where_their_time_went(client, settings):
+    """Server-Timing: the encode and the database round trips inside the whole operation."""
+    query = "query($t: String!) { searchIntentions(text: $t, k: 3) { score intention { id } } }"
+    search = client.post("/graphql", json={"query": query, "variables": {"t": "warm layers for a winter hike 7"}})
+    assert search.status_code == 200 and not search.json().get("errors")
+    timing = server_timing(search)
+    assert set(timing) == {"encode", "db", "graphql"}
+    assert timing["encode"] > 0 and timing["db"] > 0 and timing["encode"] + timing["db"] <= timing["graphql"]
+    plain = server_timing(client.post("/graphql", json={"query": "{ __typename }"}))
+    assert plain["encode"] == 0 and plain["db"] == 0 and plain["graphql"] > 0  # nothing encoded, no round trip
+    with TestClient(create_app(settings.model_copy(update={"api_server_timing": False}))) as quiet:
+        assert "server-timing" not in quiet.post("/graphql", json={"query": "{ __typename }"}).headers
+
+
 @pytest.mark.parametrize("query, message", [
     ('{ product(asin: "B0NOPE") { asin } }', "unknown product"),
     ('{ searchIntentions(text: "x", k: 0) { score } }', "k must be"),

@@ -43,6 +43,13 @@ def test_paper_scale_benchmark_scaled_down(neo4j_server):
     # Clustered vectors at this size: the index finds most true neighbours, never more than all.
     assert 0.5 <= recall["recall_at_10"] <= 1.0
     assert recall["by_fetch"]["100"]["recall_at_10"] >= recall["by_fetch"]["10"]["recall_at_10"] - 0.02
+    profile = out["search_profile"]  # where one search's time goes, measured in the same run
+    assert profile["search_ms"] == out["latency_ms"]["1"]["searchIntentions"]["p50"]
+    assert profile["encode_ms"] > 0 and profile["http_graphql_floor_ms"] > 0 and profile["floor_ratio"] > 1
+    assert abs(profile["raw_cypher_ms"] + profile["encode_ms"] + profile["http_graphql_floor_ms"]
+               + profile["rest_ms"] - profile["search_ms"]) < 0.05
+    assert profile["server_db_ms"] > 0 and 0 < profile["server_encode_ms"] < profile["server_graphql_ms"]
+    assert profile["outside_graphql_ms"] > 0  # the client's time holds the server's whole operation
     assert out["graphrag_vector_retriever_ms"]["n"] > 0 and out["searchIntentions_over_graphrag_p50"] > 0
     assert set(out["targets"]) >= {"search_p50_le_15ms_one_client", "search_le_graphrag", "recall_ge_0_95"}
     assert load["path"] == "incremental" and out["neo4j"]["version"]
