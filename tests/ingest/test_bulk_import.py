@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from embedding.models import embedding_dimensions
+from graph.bulkgraph import BulkGraph
 from graph.driver import make_driver
 from graph.maintenance import delete_everything
 from ingest.bulkload import bulk_import_intentions, bulk_ingest_catalog
 from ingest.catalog import CatalogOptions, ingest_catalog
 from ingest.intentions import ImportOptions, import_intentions
+from mindkb.errors import MindError
 from mindkb.quarantine import Quarantine
 from tests.ingest.test_folkscope_layout import write_paired
 from tests.support.ingest import draw, product, write_lines
@@ -304,3 +306,12 @@ def test_bulk_catalog_of_the_sample_through_the_cli(empty_graph, settings, cli, 
     remote = cli("ingest", "catalog", str(sample), "--bulk", env={"NEO4J_URI": "bolt://db.example.com:7687"})
     assert remote.returncode == 2
     assert remote.stderr.strip().count("\n") == 0 and "local server's store" in remote.stderr
+
+
+def test_bulk_catalog_refuses_a_product_property_without_an_importer_type():
+    """A property the catalogue parser gains must get an importer type before it can be imported."""
+    graph = BulkGraph()
+    with pytest.raises(MindError, match=r"product properties \['colour'\] have no importer type"):
+        graph.write_catalog_batch([{"asin": "F0001", "props": {"title": "Cup", "colour": "red"}, "image": None}],
+                                  [], "also_buy")
+    assert graph.products == {}
