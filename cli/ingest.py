@@ -18,7 +18,7 @@ from mindkb.output import emit, note
 from mindkb.quarantine import Quarantine, default_path
 from mindkb.settings import get_settings
 
-ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph (pairs: --bulk fills an "
+ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph (--bulk fills an "
                                 "empty local database with neo4j-admin's offline importer).", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import existing intention knowledge bases. With --bulk, an empty local database is filled by "
@@ -45,14 +45,23 @@ def catalog(
     domain: str | None = typer.Option(None, "--domain", help="Keep only records whose main_cat or category matches."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N valid records."),
     require_image: bool = typer.Option(False, "--require-image", help="Quarantine products without a usable image."),
+    bulk: bool = BulkOption,
     quarantine: Path | None = QuarantineOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Products (merged by asin) and CO_BUY edges from their also_buy links."""
     options = CatalogOptions(images_dir, download_images, domain, limit, require_image)
     check_options(paths, options)  # bad files fail before connecting
-    with database() as (settings, driver), _quarantine(quarantine, "catalog") as q:
-        summary = ingest_catalog(driver, settings, paths, options, q)
+    settings = get_settings()
+    if bulk:
+        with _quarantine(quarantine, "catalog") as q:
+            from ingest.bulkload import bulk_ingest_catalog  # numpy and pyarrow: the full install only
+
+            summary = bulk_ingest_catalog(settings, paths, options, q,
+                                          embedding_dimensions(settings.embedding_model, settings.cache_dir))
+    else:
+        with database() as (settings, driver), _quarantine(quarantine, "catalog") as q:
+            summary = ingest_catalog(driver, settings, paths, options, q)
     emit(summary, as_json)
     check_quarantine_share(summary["read"], q, settings.ingest_max_quarantine_share)
 

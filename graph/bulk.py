@@ -5,7 +5,8 @@ offline importer writes the store directly, and the vector indexes are then buil
 imported vectors (`load`). The CSVs hold the same graph the transactional writers produce:
 Product {asin, ...} (graph/products.py), CO_BUY from the smaller asin to the larger,
 Intention {id, ...} labelled with its relation name, EXPLAINS to both products, HAS_RELATION to
-the Relation node (graph/intentions.py), vectors as float32 lists (graph/embeddings.py).
+the Relation node (graph/intentions.py), PendingLink {key, from, to, source} (graph/ingest.py),
+vectors as float32 lists (graph/embeddings.py). An empty list cannot be imported (it is left unset).
 The incremental writers remain the path for updates.
 """
 
@@ -238,6 +239,14 @@ class BulkFiles:
         self.args += [f"--nodes=Intention={self.folder / 'intentions.csv'}",
                       f"--relationships=EXPLAINS={self.folder / 'explains.csv'}",
                       f"--relationships=HAS_RELATION={self.folder / 'has_relation.csv'}"]
+        return n
+
+    def pending_links(self, rows: Iterable[tuple[str, dict]]) -> int:
+        """(key, {from, to, source}) per also_buy link still waiting for its target, as
+        graph.ingest.link_also_buys leaves a `(:PendingLink {key, from, to, source})`."""
+        n = self._write("pending_links", ["key:ID(PendingLink)", "from:string", "to:string", "source:string"],
+                        ([key, link["from"], link["to"], link["source"]] for key, link in rows))
+        self.args.append(f"--nodes=PendingLink={self.folder / 'pending_links.csv'}")
         return n
 
     def relations(self) -> int:

@@ -51,6 +51,14 @@ def merge_catalog_products(tx: ManagedTransaction, rows: list[dict]) -> int:
     return summary.counters.nodes_created
 
 
+def set_empty_lists(tx: ManagedTransaction, rows: list[dict]) -> int:
+    """rows: {asin, props} with props {name: []}. neo4j-admin's importer cannot store an empty array
+    (it leaves the property unset); the bulk path sets the ones the write statements store after it."""
+    record = tx.run("UNWIND $rows AS row MATCH (p:Product {asin: row.asin}) SET p += row.props RETURN count(p) AS n",
+                    rows=Rows(rows)).single()
+    return record["n"] if record else 0
+
+
 def merge_minimal_products(tx: ManagedTransaction, rows: list[dict]) -> int:
     """rows: {asin, title}; products known only by id and name. Existing products keep their data."""
     summary = tx.run(

@@ -1,10 +1,10 @@
 """`--bulk`: an empty local database filled by neo4j-admin's offline importer.
 
 The records are read, parsed, quarantined and batched exactly as the incremental loaders do
-(`read_import`, `read_pairs`); only the sink differs: each batch goes to the write statements'
-graph in memory (graph/bulkgraph.py) instead of a transaction. The graph is then written as CSVs,
-imported with `neo4j-admin database import full`, and the constraints and vector indexes are built
-once (graph/bulk.py). The summary is the incremental loader's, plus `path`, `counts` and `timings`.
+(`read_import`, `read_pairs`, `catalog_batches`); only the sink differs: each batch goes to the write
+statements' graph in memory (graph/bulkgraph.py) instead of a transaction. The graph is then written
+as CSVs, imported with `neo4j-admin database import full`, and the constraints and vector indexes are
+built once (graph/bulk.py); the empty lists the importer cannot store are set last. The summary is the incremental loader's, plus `path`, `counts` and `timings`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import TypeVar
 from graph.bulk import load, refuse_unless_empty
 from graph.bulkgraph import BulkGraph
 from graph.driver import make_driver
-from graph.ingest import ensure_ingest_schema
-from ingest.batches import LineCounter, drain
+from graph.ingest import ensure_ingest_schema, set_empty_lists
+from ingest.batches import LineCounter, batched, drain
+from ingest.catalog import LINK_SOURCE, CatalogOptions, CatalogStats, catalog_batches, catalog_summary, check_options
 from ingest.intentions import ImportBatch, ImportOptions, read_import
 from ingest.pairs import PairBatch, read_pairs
 from ingest.release import Fetched, Release, fetch_summary
@@ -30,7 +31,7 @@ from mindkb.settings import Settings
 B = TypeVar("B")
 
 
-def _bulk(settings: Settings, batches: Iterable[B], sink: Callable[[BulkGraph, B], dict], lines: LineCounter,
+def _bulk(settings: Settings, batches: Iterable[B], sink: Callable[[BulkGraph, B], dict | None], lines: LineCounter,
           quarantine: Quarantine, desc: str, dimensions: int) -> tuple[Counter, dict]:
     """The target checked (the local server, an empty database), the batches taken in memory, then the
     import; returns the sink's totals and what the bulk path adds to the summary."""
@@ -45,8 +46,10 @@ def _bulk(settings: Settings, batches: Iterable[B], sink: Callable[[BulkGraph, B
         files = graph.files(Path(folder))
         timings["csv_s"] = time.perf_counter() - t1
         report = load(settings, files, dimensions)
-    with make_driver(settings) as driver:
+    with make_driver(settings) as driver, driver.session(database=settings.neo4j_database) as session:
         ensure_ingest_schema(driver, settings.neo4j_database)
+        for rows in batched(graph.empty_lists(), settings.write_batch_size):
+            session.execute_write(set_empty_lists, rows)
     timings.update({k: report[k] for k in ("import_s", "start_s", "indexes_s")})
     return totals, {"path": "bulk", "counts": report["counts"],
                     "timings": {k: round(v, 1) for k, v in timings.items()}}
@@ -82,3 +85,21 @@ def bulk_ingest_pairs(settings: Settings, paths: list[Path], quarantine: Quarant
 
     totals, extra = _bulk(settings, stream.batches, sink, stream.lines, quarantine, "bulk pairs", dimensions)
     return {**stream.summary(totals, quarantine), **extra}
+
+
+def bulk_ingest_catalog(settings: Settings, paths: list[Path], options: CatalogOptions, quarantine: Quarantine,
+                        dimensions: int, batch_size: int | None = None) -> dict:
+    """`mind ingest catalog --bulk`: the files and options checked first, then the target, then the
+    import; also_buy links whose target never came are imported as the pending links they are."""
+    check_options(paths, options)
+    stats = CatalogStats()
+
+    def sink(graph: BulkGraph, batch: tuple[list[dict], list[dict]]) -> dict | None:
+        products, links = batch
+        if not products:
+            return None
+        return {"loaded": len(products), **graph.write_catalog_batch(products, links, LINK_SOURCE)}
+
+    with catalog_batches(settings, paths, options, quarantine, stats, batch_size) as batches:
+        totals, extra = _bulk(settings, batches, sink, stats, quarantine, "bulk catalog", dimensions)
+    return {**catalog_summary(stats, totals, quarantine, extra["counts"].get("pending_links", 0)), **extra}

@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,27 +145,20 @@ def _read_ahead(batches: Iterator[list[_Item]], depth: int = 2) -> Iterator[list
                 box.get(timeout=0.1)
 
 
-def ingest_catalog(
-    driver: Driver,
-    settings: Settings,
-    paths: list[Path],
-    options: CatalogOptions,
-    quarantine: Quarantine,
-    batch_size: int | None = None,
-) -> dict:
-    check_options(paths, options)
-    ensure_ingest_schema(driver, settings.neo4j_database)
-    batch_size = batch_size or settings.write_batch_size
-    stats = CatalogStats()
-
+@contextmanager
+def catalog_batches(settings: Settings, paths: list[Path], options: CatalogOptions, quarantine: Quarantine,
+                    stats: CatalogStats, batch_size: int | None = None,
+                    ) -> Iterator[Iterator[tuple[list[dict], list[dict]]]]:
+    """(products, links) per batch, read ahead, images resolved (in parallel when downloading) and
+    quarantined as both sinks need them: a transaction (`ingest_catalog`) or the bulk path's graph."""
+    size = batch_size or settings.write_batch_size
     with ExitStack() as stack:
         resolver = _resolver(settings, options, stack)
         pool = (stack.enter_context(ThreadPoolExecutor(settings.image_download_workers))
                 if resolver is not None else None)
 
         def prepared() -> Iterator[tuple[list[dict], list[dict]]]:
-            """Each read batch with its images resolved (in parallel when downloading)."""
-            for items in _read_ahead(read_batches(paths, options, settings, quarantine, stats, batch_size)):
+            for items in _read_ahead(read_batches(paths, options, settings, quarantine, stats, size)):
                 if pool is not None and resolver is not None:
                     images: list[ImageResult | None] = list(
                         pool.map(lambda it: resolver.resolve(it.record.asin, it.record.image_urls), items))
@@ -173,16 +166,12 @@ def ingest_catalog(
                     images = [None] * len(items)
                 yield _rows(items, images, options, quarantine, stats)
 
-        def write(tx: ManagedTransaction, batch: tuple[list[dict], list[dict]]) -> dict | None:
-            products, links = batch
-            if not products:
-                return None
-            return {"loaded": len(products), **write_catalog_batch(tx, products, links, LINK_SOURCE)}
+        yield prepared()
 
-        totals = write_batches(driver, settings.neo4j_database, prepared(), write, quarantine, stats, "catalog")
-        stats.loaded, stats.created, stats.co_buy = totals["loaded"], totals["created"], totals["co_buy"]
-    pending = read(driver, settings.neo4j_database, count_pending_links)
 
+def catalog_summary(stats: CatalogStats, totals: Counter, quarantine: Quarantine, pending: int) -> dict:
+    """The run's summary from the sink's totals ({loaded, created, co_buy}) and the pending links left."""
+    stats.loaded, stats.created, stats.co_buy = totals["loaded"], totals["created"], totals["co_buy"]
     return {
         "lines": stats.lines,
         "read": stats.read,
@@ -195,6 +184,29 @@ def ingest_catalog(
         "pending_links": pending,
         "images": {state: stats.images.get(state, 0) for state in ("ok", "missing", "unreadable")},
     }
+
+
+def ingest_catalog(
+    driver: Driver,
+    settings: Settings,
+    paths: list[Path],
+    options: CatalogOptions,
+    quarantine: Quarantine,
+    batch_size: int | None = None,
+) -> dict:
+    check_options(paths, options)
+    ensure_ingest_schema(driver, settings.neo4j_database)
+    stats = CatalogStats()
+
+    def write(tx: ManagedTransaction, batch: tuple[list[dict], list[dict]]) -> dict | None:
+        products, links = batch
+        if not products:
+            return None
+        return {"loaded": len(products), **write_catalog_batch(tx, products, links, LINK_SOURCE)}
+
+    with catalog_batches(settings, paths, options, quarantine, stats, batch_size) as batches:
+        totals = write_batches(driver, settings.neo4j_database, batches, write, quarantine, stats, "catalog")
+    return catalog_summary(stats, totals, quarantine, read(driver, settings.neo4j_database, count_pending_links))
 
 
 def _resolver(settings: Settings, options: CatalogOptions, stack: ExitStack) -> ImageResolver | None:

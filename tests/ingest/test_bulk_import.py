@@ -1,5 +1,6 @@
-"""`mind import ... --bulk`: the authors' records through neo4j-admin's importer give, node by node and
-property by property, the database the incremental import gives; a loaded or remote database is refused.
+"""`mind import ... --bulk` and `mind ingest pairs|catalog --bulk`: the records through neo4j-admin's importer
+give, node by node and property by property, the database the incremental loader gives; a loaded or remote
+database is refused.
 
 The incremental import goes into the suite's server, the bulk one into a spare local server of this
 module's own (the importer replaces its whole store). Only time stamps differ by nature: createdAt
@@ -15,12 +16,16 @@ from pathlib import Path
 import pytest
 
 from embedding.models import embedding_dimensions
+from graph.bulkgraph import BulkGraph
 from graph.driver import make_driver
 from graph.maintenance import delete_everything
-from ingest.bulkload import bulk_import_intentions
+from ingest.bulkload import bulk_import_intentions, bulk_ingest_catalog
+from ingest.catalog import CatalogOptions, ingest_catalog
 from ingest.intentions import ImportOptions, import_intentions
+from mindkb.errors import MindError
 from mindkb.quarantine import Quarantine
 from tests.ingest.test_folkscope_layout import write_paired
+from tests.support.ingest import draw, product, write_lines
 from tests.support.paths import shared_file
 from tests.support.server import spare_server
 
@@ -212,3 +217,101 @@ def test_bulk_import_refuses_a_remote_server_in_one_line(cli, tmp_path):
             env={"NEO4J_URI": "bolt://db.example.com:7687"})
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "local server's store" in r.stderr
+
+
+def _catalog(tmp_path: Path) -> tuple[Path, Path]:
+    """A catalogue whose also_buy links point at products later in the file (a later batch at 3 per
+    batch), at products never loaded (pending links that remain), with a malformed line, an asin loaded
+    twice (the later record drops its brand), an unreadable image and records without lists."""
+    images = tmp_path / "images"
+    draw(images / "E0001.jpg")
+    draw(images / "E0004.png", fmt="PNG")
+    (images / "E0005.jpg").write_bytes(b"not an image")
+    path = write_lines(tmp_path / "catalog.jsonl", [
+        product("E0001", "Kettle", brand="Boil", price="$1,019.50", also_buy=["E0007", "E0002", "X9999"],
+                feature=["1.7 l", "Auto off"], description=["Steel.", "Quiet."]),
+        product("E0002", "Mug", also_buy=["E0001", "E0003"]),
+        "{not json",
+        product("E0003", "Tea", brand="Leaf", also_buy=["E0006", "X9998", "E0001"]),
+        product("E0004", "Tray", imageURL=["https://example.invalid/t.jpg"], also_buy=["E0007"]),
+        product("E0005", "Spoon", also_buy=["E0002", "X9999"], category=[], main_cat=None),
+        product("E0003", "Tea, loose", also_buy=["E0007", "X9997"]),  # the same asin, a later batch
+        product("E0006", "Cosy", price=12, also_buy=["E0006", "E0003"]),
+        json.dumps({"asin": "E0008"}),
+        product("E0007", "Tin", also_buy=["E0004", "X9998"]),
+    ])
+    return path, images
+
+
+def test_bulk_catalog_equals_the_incremental_catalog(empty_graph, settings, bulk_server, tmp_path):
+    """Products with every catalogue and image property, CO_BUY edges made both at once and from pending
+    links completed later, pending links left over: the same graph, quarantine and summary both ways."""
+    bulk_settings, _ = bulk_server
+    path, images = _catalog(tmp_path)
+    options = CatalogOptions(images_dir=images)
+    with Quarantine(tmp_path / "slow.jsonl") as q:
+        slow = ingest_catalog(empty_graph, settings, [path], options, q, batch_size=3)
+    _emptied(bulk_settings)
+    with Quarantine(tmp_path / "fast.jsonl") as q:
+        fast = bulk_ingest_catalog(bulk_settings, [path], options, q, embedding_dimensions(settings.embedding_model),
+                                   batch_size=3)
+    assert fast.pop("path") == "bulk" and set(fast.pop("timings")) >= {"read_s", "import_s", "indexes_s"}
+    counts = fast.pop("counts")
+    assert (fast.pop("quarantine_file"), slow.pop("quarantine_file")) == (str(tmp_path / "fast.jsonl"),
+                                                                           str(tmp_path / "slow.jsonl"))
+    assert fast == slow
+    assert (slow["read"], slow["loaded"], slow["created"], slow["quarantined"]) == (10, 8, 7, 3)
+    assert slow["images"] == {"ok": 2, "missing": 5, "unreadable": 1}
+    assert slow["pending_links"] == counts["pending_links"] == 5
+    # 1-2, 1-3, 2-3 at once, 2-5, then 3-6 and 4-7 (pending links found complete), 1-7 and 3-7 from pending links
+    assert counts["co_buys"] == slow["co_buy"] == 8
+
+    def entries(name: str) -> list[dict]:
+        return [json.loads(line) for line in Path(tmp_path / name).read_text().splitlines()]
+
+    assert entries("fast.jsonl") == entries("slow.jsonl")
+    incremental = _graph(empty_graph, settings.neo4j_database)
+    with make_driver(bulk_settings) as driver:
+        _assert_same(incremental, _graph(driver, bulk_settings.neo4j_database))
+    nodes = incremental["nodes"]
+    assert {key for label, key in nodes if label == "PendingLink"} == {
+        "E0001>X9999", "E0003>X9998", "E0003>X9997", "E0005>X9999", "E0007>X9998"}
+    kettle, tea = nodes[("Product", "E0001")][1], nodes[("Product", "E0003")][1]
+    assert (kettle["price"], kettle["imageState"], kettle["bulletPoints"]) == (1019.5, "ok", ["1.7 l", "Auto off"])
+    assert tea["title"] == "Tea, loose" and "brand" not in tea
+    assert nodes[("Product", "E0005")][1]["imageState"] == "unreadable"
+
+
+def test_bulk_catalog_of_the_sample_through_the_cli(empty_graph, settings, cli, bulk_server, tmp_path):
+    """The shipped sample catalogue: `mind ingest catalog --bulk` gives the incremental graph and summary,
+    then refuses the loaded database in one line."""
+    bulk_settings, env = bulk_server
+    sample = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "catalog.jsonl"
+    slow = cli("ingest", "catalog", str(sample), "--json")
+    assert slow.returncode == 0, slow.stderr
+    _emptied(bulk_settings)
+    fast = cli("ingest", "catalog", str(sample), "--bulk", "--json", env=env)
+    assert fast.returncode == 0, fast.stderr
+    summary, expected = fast.summary, slow.summary
+    assert summary.pop("path") == "bulk" and summary.pop("counts")["products"] == expected["loaded"] > 10
+    summary.pop("timings")
+    assert summary == expected and expected["co_buy"] > 10
+    incremental = _graph(empty_graph, settings.neo4j_database)
+    with make_driver(bulk_settings) as driver:
+        _assert_same(incremental, _graph(driver, bulk_settings.neo4j_database))
+
+    again = cli("ingest", "catalog", str(sample), "--bulk", env=env)
+    assert again.returncode == 2
+    assert again.stderr.strip().count("\n") == 0 and "holds" in again.stderr and "empty database" in again.stderr
+    remote = cli("ingest", "catalog", str(sample), "--bulk", env={"NEO4J_URI": "bolt://db.example.com:7687"})
+    assert remote.returncode == 2
+    assert remote.stderr.strip().count("\n") == 0 and "local server's store" in remote.stderr
+
+
+def test_bulk_catalog_refuses_a_product_property_without_an_importer_type():
+    """A property the catalogue parser gains must get an importer type before it can be imported."""
+    graph = BulkGraph()
+    with pytest.raises(MindError, match=r"product properties \['colour'\] have no importer type"):
+        graph.write_catalog_batch([{"asin": "F0001", "props": {"title": "Cup", "colour": "red"}, "image": None}],
+                                  [], "also_buy")
+    assert graph.products == {}
