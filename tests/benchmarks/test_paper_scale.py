@@ -43,6 +43,8 @@ def test_paper_scale_benchmark_scaled_down(neo4j_server):
     # Clustered vectors at this size: the index finds most true neighbours, never more than all.
     assert 0.5 <= recall["recall_at_10"] <= 1.0
     assert recall["by_fetch"]["100"]["recall_at_10"] >= recall["by_fetch"]["10"]["recall_at_10"] - 0.02
+    recommend_timing = out["latency_ms"]["1"]["recommend_server_timing_p50"]
+    assert recommend_timing["db"] > 0 and recommend_timing["encode"] > 0
     profile = out["search_profile"]  # where one search's time goes, measured in the same run
     assert profile["search_ms"] == out["latency_ms"]["1"]["searchIntentions"]["p50"]
     assert profile["encode_ms"] > 0 and profile["http_graphql_floor_ms"] > 0 and profile["floor_ratio"] > 1
