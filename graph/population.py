@@ -2,14 +2,11 @@
 
 When Neo4j builds a vector index over stored vectors (after a bulk import, or a dropped index
 rebuilt), one writer thread buffers vectors and their in-memory HNSW graph and flushes a segment
-each time the buffer fills. Every query searches every segment, so fewer segments answer faster;
-but the one writer thread inserts into an ever larger in-memory graph, and past a few hundred
-thousand vectors a segment builds markedly slower per vector (on 2026.08.1: 0.28 ms a vector for
-126k-vector segments, 0.57 ms for 548k-vector ones; BENCHMARKS.md, "Vector index population"). So
-the buffer holds all the vectors in one segment up to SEGMENT_MAX_MB, and beyond it the vectors are
-spread evenly over as few segments of at most that size as they need. The buffer lives on the
-server's heap, so it is also capped at a safe share of the heap and at the most Lucene lets one
-writer thread buffer.
+each time the buffer fills. Every query searches every segment, so a buffer that holds all the
+vectors gives one segment and the fastest queries, at the cost of a slower build (BENCHMARKS.md,
+"Vector index population": one segment 4.4x faster queries for a 1.8x longer build at scale 0.2).
+The buffer lives on the server's heap, so it is capped at a safe share of the heap, and at the
+most Lucene lets one writer thread buffer.
 """
 
 from __future__ import annotations
@@ -24,8 +21,6 @@ MIB = 1024 * 1024
 LUCENE_MAX_MB = 1900
 # The server keeps transactions, query state and caches on the same heap during the build.
 HEAP_SHARE = 0.25
-# The largest segment a population builds at full speed (about 160k vectors of 384 dimensions).
-SEGMENT_MAX_MB = 300
 # Below this a buffer gains nothing over Neo4j's own (1-64 MiB by version and machine).
 FLOOR_MB = 16
 # Lucene's own accounting: float32 vector, HNSW neighbour arrays on level 0 (2m+1 ids and scores),
@@ -52,16 +47,13 @@ def bytes_per_vector(dimensions: int, m: int = 16) -> int:
 
 
 def population_buffer_mb(vectors: int, dimensions: int, heap_bytes: int, m: int = 16) -> int:
-    """The buffer (MiB) that holds all `vectors` in one segment when that is at most SEGMENT_MAX_MB,
-    else the even share of the fewest segments of at most SEGMENT_MAX_MB; capped at HEAP_SHARE of the
-    heap and at Lucene's per-thread limit, and never below FLOOR_MB (or the cap, on a heap too small
-    for the floor). At least 1."""
+    """The buffer (MiB) that holds all `vectors` in one segment, capped at HEAP_SHARE of the heap and
+    at Lucene's per-thread limit (more vectors than that: as few segments as the cap allows), and
+    never below FLOOR_MB (or the cap, on a heap too small for the floor). At least 1."""
     if vectors < 0 or dimensions < 1 or heap_bytes < 1:
         raise ValueError("vectors >= 0, dimensions >= 1 and heap_bytes >= 1 are required")
-    cap = min(LUCENE_MAX_MB, SEGMENT_MAX_MB, math.floor(HEAP_SHARE * heap_bytes / MIB))
+    cap = min(LUCENE_MAX_MB, math.floor(HEAP_SHARE * heap_bytes / MIB))
     need = math.ceil(vectors * bytes_per_vector(dimensions, m) * HEADROOM / MIB)
-    if need > cap >= 1:  # several segments: the same size each, no small one at the end
-        need = math.ceil(need / math.ceil(need / cap))
     return max(1, min(max(need, FLOOR_MB), cap))
 
 
