@@ -16,7 +16,7 @@ from ingest.release import RELEASES, fetch_release, fetch_summary, get_release, 
 from mindkb.errors import BadInput
 from mindkb.output import emit, note
 from mindkb.quarantine import Quarantine, default_path
-from mindkb.settings import get_settings
+from mindkb.settings import Settings, get_settings
 
 ingest_app = typer.Typer(help="Load product catalogues and co-buy pairs into the graph (--bulk fills an "
                                 "empty local database with neo4j-admin's offline importer).", no_args_is_help=True)
@@ -35,6 +35,11 @@ QuarantineOption = typer.Option(
 
 def _quarantine(path: Path | None, command: str) -> Quarantine:
     return Quarantine(path or default_path(get_settings(), command))
+
+
+def _dimensions(settings: Settings) -> int:
+    """The embedding model's vector size, which a bulk import builds its vector indexes for."""
+    return embedding_dimensions(settings.embedding_model, settings.cache_dir)
 
 
 @ingest_app.command("catalog")
@@ -58,7 +63,7 @@ def catalog(
             from ingest.bulkload import bulk_ingest_catalog  # numpy and pyarrow: the full install only
 
             summary = bulk_ingest_catalog(settings, paths, options, q,
-                                          embedding_dimensions(settings.embedding_model, settings.cache_dir))
+                                          _dimensions(settings))
     else:
         with database() as (settings, driver), _quarantine(quarantine, "catalog") as q:
             summary = ingest_catalog(driver, settings, paths, options, q)
@@ -80,7 +85,7 @@ def pairs(
         with _quarantine(quarantine, "pairs") as q:
             from ingest.bulkload import bulk_ingest_pairs  # numpy and pyarrow: the full install only
 
-            summary = bulk_ingest_pairs(settings, paths, q, embedding_dimensions(settings.embedding_model, settings.cache_dir))
+            summary = bulk_ingest_pairs(settings, paths, q, _dimensions(settings))
     else:
         with database() as (settings, driver), _quarantine(quarantine, "pairs") as q:
             summary = ingest_pairs(driver, settings, paths, q)
@@ -111,7 +116,7 @@ def intentions(
         with _quarantine(quarantine, f"import-{fmt}") as q:
             from ingest.bulkload import bulk_import_intentions  # numpy and pyarrow: the full install only
 
-            summary = bulk_import_intentions(settings, path, fmt, q, embedding_dimensions(settings.embedding_model, settings.cache_dir),
+            summary = bulk_import_intentions(settings, path, fmt, q, _dimensions(settings),
                                              options=ImportOptions(with_assertions))
     else:
         with database() as (settings, driver), _quarantine(quarantine, f"import-{fmt}") as q:
@@ -146,7 +151,7 @@ def release(
         with _quarantine(quarantine, f"import-{name}") as q:
             from ingest.bulkload import bulk_import_release  # numpy and pyarrow: the full install only
 
-            summary = bulk_import_release(settings, chosen, fetched, q, embedding_dimensions(settings.embedding_model, settings.cache_dir),
+            summary = bulk_import_release(settings, chosen, fetched, q, _dimensions(settings),
                                           ImportOptions(with_assertions))
     else:
         with database() as (settings, driver), _quarantine(quarantine, f"import-{name}") as q:

@@ -77,13 +77,8 @@ class BulkGraph:
         return n
 
     def link_co_buys(self, rows: list[dict]) -> int:
-        created = 0
-        for row in rows:
-            key = (row["a"], row["b"])
-            if row["a"] in self.products and row["b"] in self.products and key not in self.co_buys:
-                self.co_buys[key] = row["source"]
-                created += 1
-        return created
+        return sum(self._co_buy(row["a"], row["b"], row["source"]) for row in rows
+                   if row["a"] in self.products and row["b"] in self.products)
 
     def _co_buy(self, x: str, y: str, source: str) -> int:
         """MERGE of the edge from the smaller asin to the larger; 1 when it is new."""

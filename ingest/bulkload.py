@@ -21,7 +21,7 @@ from graph.bulkgraph import BulkGraph
 from graph.driver import make_driver
 from graph.ingest import ensure_ingest_schema, set_empty_lists
 from ingest.batches import LineCounter, batched, drain
-from ingest.catalog import LINK_SOURCE, CatalogOptions, CatalogStats, catalog_batches, catalog_summary, check_options
+from ingest.catalog import CatalogOptions, CatalogStats, catalog_batches, catalog_summary, check_options, write_counted
 from ingest.intentions import ImportBatch, ImportOptions, read_import
 from ingest.pairs import PairBatch, read_pairs
 from ingest.release import Fetched, Release, fetch_summary
@@ -95,10 +95,7 @@ def bulk_ingest_catalog(settings: Settings, paths: list[Path], options: CatalogO
     stats = CatalogStats()
 
     def sink(graph: BulkGraph, batch: tuple[list[dict], list[dict]]) -> dict | None:
-        products, links = batch
-        if not products:
-            return None
-        return {"loaded": len(products), **graph.write_catalog_batch(products, links, LINK_SOURCE)}
+        return write_counted(batch, graph.write_catalog_batch)
 
     with catalog_batches(settings, paths, options, quarantine, stats, batch_size) as batches:
         totals, extra = _bulk(settings, batches, sink, stats, quarantine, "bulk catalog", dimensions)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -55,10 +56,7 @@ class _Item:
 
 @dataclass
 class CatalogStats(LineCounter):
-    loaded: int = 0
-    created: int = 0
     skipped: int = 0
-    co_buy: int = 0
     images: Counter = field(default_factory=Counter)
 
 
@@ -169,17 +167,26 @@ def catalog_batches(settings: Settings, paths: list[Path], options: CatalogOptio
         yield prepared()
 
 
+def write_counted(batch: tuple[list[dict], list[dict]],
+                  write: Callable[[list[dict], list[dict], str], dict]) -> dict | None:
+    """One batch through either sink's `write_catalog_batch` (a transaction's or the bulk graph's),
+    with the products it loaded; None for a batch with no product (nothing to write)."""
+    products, links = batch
+    if not products:
+        return None
+    return {"loaded": len(products), **write(products, links, LINK_SOURCE)}
+
+
 def catalog_summary(stats: CatalogStats, totals: Counter, quarantine: Quarantine, pending: int) -> dict:
     """The run's summary from the sink's totals ({loaded, created, co_buy}) and the pending links left."""
-    stats.loaded, stats.created, stats.co_buy = totals["loaded"], totals["created"], totals["co_buy"]
     return {
         "lines": stats.lines,
         "read": stats.read,
-        "loaded": stats.loaded,
+        "loaded": totals["loaded"],
         "quarantined": quarantine.count,
-        "co_buy": stats.co_buy,
+        "co_buy": totals["co_buy"],
         "quarantine_file": quarantine.file,
-        "created": stats.created,
+        "created": totals["created"],
         "skipped": stats.skipped,
         "pending_links": pending,
         "images": {state: stats.images.get(state, 0) for state in ("ok", "missing", "unreadable")},
@@ -199,10 +206,7 @@ def ingest_catalog(
     stats = CatalogStats()
 
     def write(tx: ManagedTransaction, batch: tuple[list[dict], list[dict]]) -> dict | None:
-        products, links = batch
-        if not products:
-            return None
-        return {"loaded": len(products), **write_catalog_batch(tx, products, links, LINK_SOURCE)}
+        return write_counted(batch, partial(write_catalog_batch, tx))
 
     with catalog_batches(settings, paths, options, quarantine, stats, batch_size) as batches:
         totals = write_batches(driver, settings.neo4j_database, batches, write, quarantine, stats, "catalog")

@@ -394,8 +394,7 @@ def _bounds_text(annotation: object) -> str:
 @cache
 def _bounds(name: str) -> TypeAdapter | None:
     """A validator of one field's type and constraints; None for a field without constraints."""
-    field = Settings.model_fields[name]
-    return TypeAdapter(Annotated[field.annotation, *field.metadata]) if field.metadata else None
+    return TypeAdapter(field_type(name)) if Settings.model_fields[name].metadata else None
 
 
 def describe(exc: ValidationError, name: str | None = None) -> str:

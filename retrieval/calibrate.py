@@ -142,32 +142,27 @@ def choose(table: dict[int, dict], target: float) -> tuple[int, bool]:
     return max(table), False
 
 
-def calibrate(driver: Driver, database: str, *, sample: int = SAMPLE, seed: int = SEED, noise: float = NOISE,
-              fetches: Sequence[int] = FETCHES, target: float = TARGET,
-              population: Population | None = None, record: bool = True) -> dict:
-    """Measure recall@10 of the intention index at each fetch, choose one, and record it in the graph.
-
-    `population(vectors, dimensions)`: the index's population buffer (MiB) and where it came from
-    (graph/population.py's `chosen_buffer_mb`), kept with the record."""
-    if not fetches or min(fetches) < K or max(fetches) > 5000:
-        raise MindError(f"calibration fetches must lie in {K}..5000")
-    if not 1 <= sample <= 1000:
-        raise MindError("calibration sample must lie in 1..1000")
-    started = time.perf_counter()
-    dimensions, count = _index_size(driver, database)
-    return _measure(driver, database, dimensions, count, started, sample=sample, seed=seed, noise=noise,
-                    fetches=fetches, target=target, population=population, record=record)
-
-
 def _index_size(driver: Driver, database: str) -> tuple[int, int]:
     """(dimensions, vectors) of the intention index once it is online."""
     return index_dimensions(driver, database), read(driver, database, q.count_embedded_intentions)
 
 
-def _measure(driver: Driver, database: str, dimensions: int, count: int, started: float, *, sample: int,
-             seed: int, noise: float, fetches: Sequence[int], target: float, population: Population | None,
-             record: bool) -> dict:
-    """`calibrate` for an index already known to be online with `count` vectors of `dimensions`."""
+def calibrate(driver: Driver, database: str, *, sample: int = SAMPLE, seed: int = SEED, noise: float = NOISE,
+              fetches: Sequence[int] = FETCHES, target: float = TARGET,
+              population: Population | None = None, record: bool = True,
+              size: tuple[int, int] | None = None) -> dict:
+    """Measure recall@10 of the intention index at each fetch, choose one, and record it in the graph.
+
+    `population(vectors, dimensions)`: the index's population buffer (MiB) and where it came from
+    (graph/population.py's `chosen_buffer_mb`), kept with the record. `size`: (dimensions, vectors)
+    when the caller has already read them (`_index_size`) for an online index."""
+    if not fetches or min(fetches) < K or max(fetches) > 5000:
+        raise MindError(f"calibration fetches must lie in {K}..5000")
+    if not 1 <= sample <= 1000:
+        raise MindError("calibration sample must lie in 1..1000")
+    started = time.perf_counter()
+    dimensions, count = size or _index_size(driver, database)
+
     if count <= K:
         raise MindError(f"the intention index holds {count} vectors; calibration needs more than {K}")
     ids = sample_ids(driver, database, count, sample, seed)
@@ -246,14 +241,12 @@ def due(previous: dict | None, vectors: int, min_vectors: int = MIN_VECTORS) -> 
 def calibrate_if_due(driver: Driver, database: str, population: Population | None = None,
                      min_vectors: int = MIN_VECTORS) -> dict:
     """After `mind embed`: calibrate when `due` says so; the summary says what was done and why."""
-    started = time.perf_counter()
     dimensions, vectors = _index_size(driver, database)
     reason = due(recorded(driver, database), vectors, min_vectors)
     if reason is None:
         return {"calibrated": False, "vectors": vectors}
-    result = _measure(driver, database, dimensions, vectors, started, sample=SAMPLE, seed=SEED, noise=NOISE,
-                      fetches=FETCHES, target=TARGET, population=population, record=True)
-    return {"calibrated": True, "reason": reason, **result}
+    return {"calibrated": True, "reason": reason,
+            **calibrate(driver, database, population=population, size=(dimensions, vectors))}
 
 
 async def read_calibrated_fetch(graph: AsyncGraph) -> int | None:
